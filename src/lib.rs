@@ -1,0 +1,1 @@
+//! h2push: an HTTP/2 static file server that gets a page's assets to the client early.
