@@ -1,1 +1,25 @@
-//! h2push: an HTTP/2 static file server that gets a page's assets to the client early.
+//! # h2push
+//!
+//! An HTTP/2 static file server whose point is to get a page's assets to the client one round
+//! trip early: 103 Early Hints, `Link: rel=preload` and HTTP/2 server push.
+//!
+//! ## How a request flows
+//! ```text
+//! server::run          accept loop, connection limit (semaphore), graceful shutdown
+//!   └ conn::serve      TLS handshake (timeout) → h2 handshake with our limits → a task per stream
+//!       └ handler      one stream: files::resolve on the blocking pool → response head → body
+//!           ├ files::path      URL path → file under the root (decode once, filter, symlinks)
+//!           ├ files::headers   validators, conditional requests, ranges (pure)
+//!           ├ files::response  outcome → status and headers (pure)
+//!           └ files::body      body streamed under h2 flow control
+//! ```
+//! `config` holds every limit as a named constant with its default; `cli` turns flags into a
+//! `Config` and runs the subcommands; `tls` loads or makes certificates.
+
+pub mod cli;
+pub mod config;
+pub mod conn;
+pub mod files;
+pub mod handler;
+pub mod server;
+pub mod tls;

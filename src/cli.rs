@@ -1,0 +1,366 @@
+//! Command-line flags (clap) and what each subcommand does with them. `main.rs` only parses,
+//! sets up logging and turns errors into exit codes.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::{self, Config, Limits};
+use crate::server::{self, State, Transport};
+use crate::tls;
+
+/// An error in what the user asked for (a flag, a path, a port): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "h2push",
+    version,
+    about = "HTTP/2 static file server that gets a page's assets to the client one round trip early",
+    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve` with its defaults: the `site/` directory on https://localhost:8443."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a directory over TLS HTTP/2 (and optionally cleartext h2c).
+    Serve(ServeArgs),
+    /// Write a local CA and a localhost certificate signed by it, and print where they are.
+    Cert(CertArgs),
+}
+
+impl Command {
+    /// What a bare `h2push` runs: `serve` with every default.
+    pub fn default_serve() -> Command {
+        Cli::parse_from(["h2push", "serve"])
+            .command
+            .expect("`serve` parses")
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
+    pub dir: Option<PathBuf>,
+
+    /// Address for TLS HTTP/2
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: Option<SocketAddr>,
+
+    /// Certificate chain (PEM) to serve instead of the generated one; needs --key
+    #[arg(long, requires = "key", value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) for --cert
+    #[arg(long, requires = "cert", value_name = "PEM")]
+    pub key: Option<PathBuf>,
+
+    /// Where the generated CA and localhost certificate are kept (made when missing)
+    #[arg(long, default_value = "certs", value_name = "DIR")]
+    pub certs_dir: PathBuf,
+
+    /// Also serve cleartext HTTP/2 with prior knowledge (for `nghttp http://…`, h2load) on ADDR
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub h2c: Option<SocketAddr>,
+
+    /// Serve symlinks whose target is outside the served directory (refused by default)
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Cache-Control for files other than HTML (HTML always gets `no-cache`)
+    #[arg(long, default_value = config::DEFAULT_CACHE_CONTROL, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+
+    /// Most connections served at once
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Most concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_name = "N")]
+    pub max_concurrent_streams: u32,
+
+    /// Largest request header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_HEADER_LIST_SIZE, value_name = "BYTES")]
+    pub max_header_list_size: u32,
+
+    /// Time allowed for the TLS handshake and HTTP/2 preface (e.g. 10s, 500ms)
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
+    pub handshake_timeout: Option<Duration>,
+
+    /// Close a connection with no open stream after this long
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "TIME")]
+    pub idle_timeout: Option<Duration>,
+
+    /// On SIGINT/SIGTERM, how long in-flight streams get to finish
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
+    pub shutdown_grace: Option<Duration>,
+
+    /// Worker threads of the async runtime [default: one per core]
+    #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// Directory to write ca.pem, ca-key.pem, localhost.pem and localhost-key.pem into
+    #[arg(long, default_value = "certs", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Replace certificates that are already there
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (try 10s or 500ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// Where `site/` is when no directory is given: the current directory's, else the repository's.
+fn default_site_dir() -> PathBuf {
+    let local = PathBuf::from("site");
+    if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("site")
+    }
+}
+
+/// Turns flags into a validated [`Config`]. A missing directory is a usage error.
+pub fn build_config(args: &ServeArgs) -> Result<Config> {
+    let dir = args.dir.clone().unwrap_or_else(default_site_dir);
+    let root = dir
+        .canonicalize()
+        .map_err(|e| usage(format!("cannot serve {}: {e}", dir.display())))?;
+    if !root.is_dir() {
+        return Err(usage(format!(
+            "cannot serve {}: not a directory",
+            dir.display()
+        )));
+    }
+    let mut config = Config::new(root);
+    config.follow_symlinks = args.follow_symlinks;
+    if let Some(cc) = &args.cache_control {
+        http::HeaderValue::from_str(cc).map_err(|_| {
+            usage(format!(
+                "--cache-control {cc:?} is not a valid header value"
+            ))
+        })?;
+        config.cache_control = cc.clone();
+    }
+    if args.max_connections == 0 || args.max_concurrent_streams == 0 {
+        return Err(usage(
+            "--max-connections and --max-concurrent-streams must be at least 1",
+        ));
+    }
+    let defaults = Limits::default();
+    config.limits = Limits {
+        max_concurrent_streams: args.max_concurrent_streams,
+        max_header_list_size: args.max_header_list_size,
+        handshake_timeout: args.handshake_timeout.unwrap_or(defaults.handshake_timeout),
+        idle_timeout: args.idle_timeout.unwrap_or(defaults.idle_timeout),
+        max_connections: args.max_connections,
+        shutdown_grace: args.shutdown_grace.unwrap_or(defaults.shutdown_grace),
+    };
+    Ok(config)
+}
+
+/// `h2push serve`: binds, prints where it serves, and runs until SIGINT/SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let config = build_config(&args)?;
+    let cert_paths = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => tls::CertPaths {
+            ca: None,
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => {
+            let (paths, created) = tls::ensure_certs(&args.certs_dir)?;
+            if created {
+                info!(dir = %args.certs_dir.display(), "created a local CA and a localhost certificate");
+            }
+            paths
+        }
+    };
+    let tls_config = tls::server_config(&cert_paths.cert, &cert_paths.key)
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| "127.0.0.1:8443".parse().unwrap());
+    let listener = server::bind(listen)
+        .await
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let h2c = match args.h2c {
+        Some(addr) => Some(
+            server::bind(addr)
+                .await
+                .map_err(|e| usage(format!("{e:#}")))?,
+        ),
+        None => None,
+    };
+
+    let state = State::new(config);
+    let shutdown = CancellationToken::new();
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    info!(
+        url = %format!("https://{}/", display_host(addr)),
+        root = %state.config.root.display(),
+        cert = %cert_paths.cert.display(),
+        "serving"
+    );
+    if let Some(ca) = &cert_paths.ca {
+        info!(
+            ca = %ca.display(),
+            "to trust it in Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
+            ca.display()
+        );
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
+    tasks.spawn(server::run(
+        listener,
+        Transport::Tls(acceptor),
+        state.clone(),
+        shutdown.clone(),
+    ));
+    if let Some(h2c) = h2c {
+        let addr = h2c.local_addr().context("reading the h2c address")?;
+        info!(url = %format!("http://{addr}/"), "serving cleartext HTTP/2 (prior knowledge)");
+        tasks.spawn(server::run(
+            h2c,
+            Transport::Cleartext,
+            state.clone(),
+            shutdown.clone(),
+        ));
+    }
+    wait_for_signal().await;
+    info!("shutting down: finishing in-flight streams");
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    info!("stopped");
+    Ok(())
+}
+
+fn display_host(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// `h2push cert`: writes the certificate set and says where it is.
+pub fn cert(args: CertArgs) -> Result<()> {
+    let paths = tls::CertPaths::in_dir(&args.dir);
+    if paths.cert.exists() && !args.force {
+        println!(
+            "certificates already in {} (use --force to replace them)",
+            args.dir.display()
+        );
+    } else {
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("creating {}", args.dir.display()))?;
+        tls::generate(&args.dir)?;
+        println!(
+            "wrote a new CA and localhost certificate to {}",
+            args.dir.display()
+        );
+    }
+    let ca = paths.ca.as_deref().unwrap_or(Path::new(""));
+    println!("CA (trust this):   {}", ca.display());
+    println!("certificate chain: {}", paths.cert.display());
+    println!("private key:       {}", paths.key.display());
+    println!(
+        "trust for Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
+        ca.display()
+    );
+    println!(
+        "trust for curl:     curl --cacert {} https://localhost:8443/",
+        ca.display()
+    );
+    Ok(())
+}
+
+/// The runtime for `serve`, with `--threads` workers.
+pub fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(usage("--threads must be at least 1"));
+        }
+        builder.worker_threads(n);
+    }
+    builder.build().context("starting the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn flags_parse_with_defaults() {
+        let cli = Cli::try_parse_from(["h2push", "serve", "some/dir", "--h2c"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.dir, Some(PathBuf::from("some/dir")));
+        assert_eq!(args.h2c, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(args.listen, Some("127.0.0.1:8443".parse().unwrap()));
+        assert_eq!(
+            args.max_header_list_size,
+            config::DEFAULT_MAX_HEADER_LIST_SIZE
+        );
+        assert!(Cli::try_parse_from(["h2push", "serve", "--cert", "a.pem"]).is_err());
+        assert!(Cli::try_parse_from(["h2push", "serve", "--idle-timeout", "soon"]).is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Validated server settings, built once at start-up and shared as `Arc<Config>`.
+//!
+//! Every limit that protects the server is a named constant here with its default, and the
+//! `serve` flags override them (see `cli.rs`). Nothing in the request path reads flags directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+/// nginx uses 128 and h2o 100; browsers rarely open more than a few dozen.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 128;
+
+/// Largest request header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE), in bytes. h2's own
+/// default is 16 MiB, far more than any real request needs; nginx allows about 32 KiB.
+pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 32 * 1024;
+
+/// Time a client has to finish the TLS handshake and the HTTP/2 preface.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection with no open stream for this long is closed with GOAWAY.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connections served at once; further clients wait in the kernel's accept queue.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// After SIGINT/SIGTERM, how long in-flight streams get to finish before the process exits.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Per-stream receive window we advertise. Requests carry no body, so this matters little for
+/// the server; it is large so that nothing a client uploads stalls before being discarded.
+pub const STREAM_WINDOW: u32 = 1024 * 1024;
+
+/// Connection-level receive window we advertise.
+pub const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
+/// Largest chunk of a file read and handed to h2 at once. Memory per stream is bounded by this
+/// (plus what h2 buffers, which is at most the capacity we reserved).
+pub const BODY_CHUNK: usize = 64 * 1024;
+
+/// Most bytes h2 may buffer for sending per stream before `poll_capacity` makes us wait.
+pub const MAX_SEND_BUFFER: usize = 256 * 1024;
+
+/// `Cache-Control` for files other than HTML, unless `--cache-control` says otherwise.
+pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=3600";
+
+/// `Cache-Control` for HTML: pushes and hints are decided per response, so pages are always
+/// revalidated.
+pub const HTML_CACHE_CONTROL: &str = "no-cache";
+
+/// Limits applied to every connection.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_concurrent_streams: u32,
+    pub max_header_list_size: u32,
+    pub handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Everything the request path needs to know, fixed for the life of the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The served directory, canonicalized (symlinks resolved) so containment checks are exact.
+    pub root: PathBuf,
+    /// Serve symlinks whose target lies outside `root`.
+    pub follow_symlinks: bool,
+    /// `Cache-Control` for files that are not HTML.
+    pub cache_control: String,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Settings with every default, serving `root` (which must already be canonical).
+    pub fn new(root: PathBuf) -> Self {
+        Config {
+            root,
+            follow_symlinks: false,
+            cache_control: DEFAULT_CACHE_CONTROL.to_string(),
+            limits: Limits::default(),
+        }
+    }
+}

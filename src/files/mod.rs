@@ -1,0 +1,211 @@
+//! Static file semantics: deciding what a request gets ([`resolve`]), building the response
+//! head for that decision ([`response`]) and streaming the body under flow control ([`body`]).
+//!
+//! `resolve` does all the file-system work of a request (open, fstat) and is called on the
+//! blocking pool; what it returns is an owned [`Resolved`] that the async side turns into frames.
+
+pub mod body;
+pub mod headers;
+pub mod path;
+pub mod response;
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::config::Config;
+use headers::{Precondition, RangeRequest, Validators};
+use path::PathError;
+
+/// A file opened for a response, with what its headers need.
+#[derive(Debug)]
+pub struct OpenFile {
+    pub file: File,
+    pub fs_path: PathBuf,
+    pub len: u64,
+    pub validators: Validators,
+    pub content_type: HeaderValue,
+    pub is_html: bool,
+}
+
+/// What a request gets. Matched once, in [`response::head`].
+#[derive(Debug)]
+pub enum Resolved {
+    /// 200 with the whole file, or 206 with `range` (inclusive byte bounds).
+    File {
+        file: OpenFile,
+        range: Option<(u64, u64)>,
+    },
+    NotModified(OpenFile),
+    PreconditionFailed,
+    RangeNotSatisfiable {
+        len: u64,
+    },
+    /// 308 to the directory URL with a trailing slash.
+    Redirect(String),
+    MethodNotAllowed,
+    /// 404; with the site's own `404.html` when it has one.
+    NotFound(Option<OpenFile>),
+    /// 403: a symlink that leaves the root.
+    Forbidden,
+    /// 500: an io error that does not mean "not found". Logged where it is answered.
+    Error(io::Error),
+}
+
+/// Decides what `method path?query` with `headers` gets. Blocking: call on the blocking pool.
+pub fn resolve(
+    config: &Config,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+) -> Resolved {
+    if method != Method::GET && method != Method::HEAD {
+        return Resolved::MethodNotAllowed;
+    }
+    let (url_path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let file = match open_url_path(config, url_path) {
+        Ok(Opened::File(file)) => file,
+        Ok(Opened::Directory) => {
+            let mut location = format!("{url_path}/");
+            if let Some(q) = query {
+                location.push('?');
+                location.push_str(q);
+            }
+            return Resolved::Redirect(location);
+        }
+        Err(err) => return not_servable(config, err),
+    };
+    match headers::evaluate_preconditions(headers, &file.validators) {
+        Precondition::Failed => return Resolved::PreconditionFailed,
+        Precondition::NotModified => return Resolved::NotModified(file),
+        Precondition::Proceed => {}
+    }
+    if method == Method::HEAD {
+        return Resolved::File { file, range: None };
+    }
+    match headers::evaluate_range(headers, &file.validators, file.len) {
+        RangeRequest::Full => Resolved::File { file, range: None },
+        RangeRequest::Partial { start, end } => Resolved::File {
+            file,
+            range: Some((start, end)),
+        },
+        RangeRequest::Unsatisfiable => Resolved::RangeNotSatisfiable { len: file.len },
+    }
+}
+
+/// What a URL path (no query) names.
+#[derive(Debug)]
+pub enum Opened {
+    File(OpenFile),
+    /// A directory requested without its trailing slash.
+    Directory,
+}
+
+/// Opens the file a URL path names: `dir/` means `dir/index.html`.
+pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathError> {
+    let rel = path::sanitize(url_path)?;
+    let fs_path = path::locate(&config.root, &rel, config.follow_symlinks)?;
+    let (file, meta) = open_regular(&fs_path)?;
+    if !meta.is_dir() {
+        return Ok(Opened::File(open_file(file, fs_path, &meta)));
+    }
+    if !url_path.ends_with('/') {
+        return Ok(Opened::Directory);
+    }
+    let index = path::locate(
+        &config.root,
+        &rel.join("index.html"),
+        config.follow_symlinks,
+    )?;
+    let (file, meta) = open_regular(&index)?;
+    if meta.is_dir() {
+        return Err(PathError::Io(io::ErrorKind::NotFound.into()));
+    }
+    Ok(Opened::File(open_file(file, index, &meta)))
+}
+
+fn open_regular(path: &Path) -> Result<(File, Metadata), PathError> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() && !meta.is_dir() {
+        // Sockets, FIFOs, devices: never served.
+        return Err(PathError::Io(io::ErrorKind::NotFound.into()));
+    }
+    Ok((file, meta))
+}
+
+fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {
+    let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let is_html = matches!(
+        fs_path.extension().and_then(|e| e.to_str()),
+        Some("html" | "htm")
+    );
+    OpenFile {
+        content_type: content_type(&fs_path),
+        validators: Validators::new(modified, meta.len()),
+        len: meta.len(),
+        is_html,
+        file,
+        fs_path,
+    }
+}
+
+/// The answer for a path that named no servable file.
+fn not_servable(config: &Config, err: PathError) -> Resolved {
+    match err {
+        PathError::Rejected | PathError::Hidden => Resolved::NotFound(not_found_page(config)),
+        PathError::OutsideRoot => Resolved::Forbidden,
+        PathError::Io(e) if path::is_not_found(&e) => Resolved::NotFound(not_found_page(config)),
+        PathError::Io(e) => Resolved::Error(e),
+    }
+}
+
+/// The site's own `404.html`, if it has one.
+fn not_found_page(config: &Config) -> Option<OpenFile> {
+    let fs_path = config.root.join("404.html");
+    let (file, meta) = open_regular(&fs_path).ok()?;
+    meta.is_file().then(|| open_file(file, fs_path, &meta))
+}
+
+/// `Content-Type` from the file name, with `charset=utf-8` on text types.
+pub fn content_type(path: &Path) -> HeaderValue {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let textual = mime.type_() == mime_guess::mime::TEXT
+        || matches!(
+            mime.subtype().as_str(),
+            "javascript" | "json" | "xml" | "svg" | "manifest+json"
+        )
+        || mime.suffix().is_some_and(|s| s == "xml" || s == "json");
+    let value = if textual && mime.get_param("charset").is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_carry_charset_on_text() {
+        let ct = |p: &str| content_type(Path::new(p)).to_str().unwrap().to_string();
+        assert_eq!(ct("a.html"), "text/html; charset=utf-8");
+        assert_eq!(ct("a.css"), "text/css; charset=utf-8");
+        assert!(
+            ct("a.js").ends_with("javascript; charset=utf-8"),
+            "{}",
+            ct("a.js")
+        );
+        assert_eq!(ct("a.svg"), "image/svg+xml; charset=utf-8");
+        assert_eq!(ct("a.png"), "image/png");
+        assert_eq!(ct("a.woff2"), "font/woff2");
+        assert_eq!(ct("noext"), "application/octet-stream");
+    }
+}

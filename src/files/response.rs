@@ -1,0 +1,180 @@
+//! Building the response head (and choosing the body) for a [`Resolved`] outcome. Pure: all
+//! file-system work happened in `resolve`.
+
+use std::fs::File;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    LAST_MODIFIED, LOCATION,
+};
+use http::{HeaderValue, Method, Response, StatusCode};
+
+use super::{OpenFile, Resolved};
+use crate::config::{Config, HTML_CACHE_CONTROL};
+
+/// What follows the response HEADERS.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Bytes(Bytes),
+    /// `len` bytes of `file` from `offset`.
+    File {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+const NOT_FOUND_PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n<p>No file here.</p>\n";
+
+/// The response head and body for an outcome. HEAD gets the same head and no body.
+pub fn head(resolved: Resolved, method: &Method, config: &Config) -> (Response<()>, Body) {
+    let head_only = method == Method::HEAD;
+    let (response, body) = match resolved {
+        Resolved::File { file, range } => file_response(file, range, config),
+        Resolved::NotModified(file) => {
+            let mut r = status(StatusCode::NOT_MODIFIED);
+            validator_headers(&mut r, &file, config);
+            (r, Body::Empty)
+        }
+        Resolved::PreconditionFailed => {
+            text(StatusCode::PRECONDITION_FAILED, "precondition failed\n")
+        }
+        Resolved::RangeNotSatisfiable { len } => {
+            let (mut r, body) = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
+            insert(&mut r, CONTENT_RANGE, format!("bytes */{len}"));
+            (r, body)
+        }
+        Resolved::Redirect(location) => {
+            let mut r = status(StatusCode::PERMANENT_REDIRECT);
+            match HeaderValue::from_str(&location) {
+                Ok(v) => {
+                    r.headers_mut().insert(LOCATION, v);
+                }
+                Err(_) => return head(Resolved::NotFound(None), method, config),
+            }
+            r.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            (r, Body::Empty)
+        }
+        Resolved::MethodNotAllowed => {
+            let (mut r, body) = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            (r, body)
+        }
+        Resolved::NotFound(Some(page)) => {
+            let (mut r, body) = file_response(page, None, config);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            // A 404 page is not a representation of the requested URL: no validators for it.
+            r.headers_mut().remove(ETAG);
+            r.headers_mut().remove(LAST_MODIFIED);
+            r.headers_mut().remove(ACCEPT_RANGES);
+            (r, body)
+        }
+        Resolved::NotFound(None) => {
+            let mut r = status(StatusCode::NOT_FOUND);
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            insert(&mut r, CONTENT_LENGTH, NOT_FOUND_PAGE.len().to_string());
+            (
+                r,
+                Body::Bytes(Bytes::from_static(NOT_FOUND_PAGE.as_bytes())),
+            )
+        }
+        Resolved::Forbidden => text(StatusCode::FORBIDDEN, "forbidden\n"),
+        Resolved::Error(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error\n"),
+    };
+    if head_only {
+        (response, Body::Empty)
+    } else {
+        (response, body)
+    }
+}
+
+fn file_response(
+    file: OpenFile,
+    range: Option<(u64, u64)>,
+    config: &Config,
+) -> (Response<()>, Body) {
+    let mut r = status(StatusCode::OK);
+    r.headers_mut()
+        .insert(CONTENT_TYPE, file.content_type.clone());
+    validator_headers(&mut r, &file, config);
+    r.headers_mut()
+        .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let (offset, len) = match range {
+        Some((start, end)) => {
+            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+            insert(
+                &mut r,
+                CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", file.len),
+            );
+            (start, end - start + 1)
+        }
+        None => (0, file.len),
+    };
+    insert(&mut r, CONTENT_LENGTH, len.to_string());
+    let body = if len == 0 {
+        Body::Empty
+    } else {
+        Body::File {
+            file: file.file,
+            offset,
+            len,
+        }
+    };
+    (r, body)
+}
+
+/// ETag, Last-Modified and Cache-Control: what 200, 206 and 304 all carry.
+fn validator_headers(r: &mut Response<()>, file: &OpenFile, config: &Config) {
+    insert(r, ETAG, file.validators.etag.clone());
+    insert(r, LAST_MODIFIED, file.validators.last_modified());
+    let cache_control = if file.is_html {
+        HTML_CACHE_CONTROL
+    } else {
+        &config.cache_control
+    };
+    insert(r, CACHE_CONTROL, cache_control.to_string());
+}
+
+fn status(code: StatusCode) -> Response<()> {
+    let mut r = Response::new(());
+    *r.status_mut() = code;
+    r
+}
+
+fn text(code: StatusCode, message: &'static str) -> (Response<()>, Body) {
+    let mut r = status(code);
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    insert(&mut r, CONTENT_LENGTH, message.len().to_string());
+    (r, Body::Bytes(Bytes::from_static(message.as_bytes())))
+}
+
+fn insert(r: &mut Response<()>, name: http::HeaderName, value: String) {
+    if let Ok(v) = HeaderValue::try_from(value) {
+        r.headers_mut().insert(name, v);
+    }
+}
