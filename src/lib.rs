@@ -17,6 +17,7 @@
 //! `Config` and runs the subcommands; `tls` loads or makes certificates.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod conn;
 pub mod files;

@@ -1,0 +1,155 @@
+//! Shared by the integration tests: start the real server on 127.0.0.1:0 with a generated
+//! certificate, and talk to it with the h2 client over rustls.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use h2push::client::{self, ConnectOptions, Connection, FrameLog};
+use h2push::config::Config;
+use h2push::server::{self, State, Transport};
+use h2push::tls;
+use http::{HeaderMap, Method, Request, StatusCode};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub ca: PathBuf,
+    pub state: Arc<State>,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<()>,
+    _certs: TempDir,
+}
+
+/// A config serving `root` with every default.
+pub fn config(root: &Path) -> Config {
+    Config::new(root.canonicalize().expect("root exists"))
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> TestServer {
+        let certs = TempDir::new().unwrap();
+        let (paths, _) = tls::ensure_certs(certs.path()).unwrap();
+        let tls_config = tls::server_config(&paths.cert, &paths.key).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = State::new(config);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::run(
+            listener,
+            Transport::Tls(tokio_rustls::TlsAcceptor::from(tls_config)),
+            state.clone(),
+            shutdown.clone(),
+        ));
+        TestServer {
+            addr,
+            ca: paths.ca.unwrap(),
+            state,
+            shutdown,
+            task,
+            _certs: certs,
+        }
+    }
+
+    pub fn options(&self, enable_push: bool) -> ConnectOptions {
+        ConnectOptions {
+            tls: Some(tls::client_config(Some(&self.ca), false).unwrap()),
+            server_name: "localhost".into(),
+            enable_push,
+            stream_window: None,
+            connection_window: None,
+            frame_log: None,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        self.client_with(self.options(false)).await
+    }
+
+    pub async fn client_with(&self, options: ConnectOptions) -> Client {
+        let frame_log = options.frame_log.clone();
+        let conn = client::connect(self.addr, &options).await.unwrap();
+        Client {
+            conn,
+            frame_log,
+            authority: format!("localhost:{}", self.addr.port()),
+        }
+    }
+}
+
+pub struct Client {
+    pub conn: Connection,
+    pub frame_log: Option<FrameLog>,
+    pub authority: String,
+}
+
+/// A whole response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+            .to_str()
+            .unwrap()
+    }
+}
+
+impl Client {
+    pub fn request(&self, method: Method, path: &str) -> http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(format!("https://{}{}", self.authority, path))
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        let req = self.request(Method::GET, path).body(()).unwrap();
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<()>) -> Resp {
+        let send = self.conn.send.clone();
+        let mut send = send.ready().await.expect("connection ready");
+        let (response, _) = send.send_request(req, true).expect("request sent");
+        let response = response.await.expect("response");
+        read_response(response).await
+    }
+}
+
+/// Reads a response's body to the end, releasing flow-control capacity as it goes.
+pub async fn read_response(response: http::Response<h2::RecvStream>) -> Resp {
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk: Bytes = chunk.expect("body chunk");
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    Resp {
+        status: parts.status,
+        headers: parts.headers,
+        body: bytes,
+    }
+}
+
+/// Writes `files` (relative path → contents) under a new temporary directory.
+pub fn site(files: &[(&str, &[u8])]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (path, contents) in files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, contents).unwrap();
+    }
+    dir
+}

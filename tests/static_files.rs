@@ -1,0 +1,367 @@
+//! The static-server core against the real server, through the h2 client over rustls: status,
+//! headers and exact bytes for each rule a user of nginx/h2o/static-web-server expects.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config, site, TestServer};
+use http::{Method, StatusCode};
+
+const STYLE: &[u8] = b"body { color: #123; }\n";
+
+fn demo_site() -> tempfile::TempDir {
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let dir = site(&[
+        ("index.html", b"<!doctype html><title>home</title>"),
+        ("style.css", STYLE),
+        ("docs/index.html", b"<!doctype html><title>docs</title>"),
+        ("docs/page.html", b"<!doctype html><title>page</title>"),
+        (".secret", b"password"),
+        ("sub/.env", b"KEY=1"),
+        ("big.bin", &big),
+        ("empty.txt", b""),
+        ("a b.txt", b"spaced"),
+    ]);
+    std::fs::write(dir.path().join("404.html"), b"<h1>custom 404</h1>").unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn get_returns_exact_bytes_and_headers() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+
+    let r = client.get("/style.css").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, STYLE);
+    assert_eq!(r.header("content-type"), "text/css; charset=utf-8");
+    assert_eq!(r.header("content-length"), STYLE.len().to_string());
+    assert_eq!(r.header("accept-ranges"), "bytes");
+    assert_eq!(r.header("cache-control"), "public, max-age=3600");
+    let etag = r.header("etag");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"),
+        "{etag}"
+    );
+    let modified = std::fs::metadata(dir.path().join("style.css"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        httpdate::parse_http_date(r.header("last-modified")).unwrap(),
+        httpdate::parse_http_date(&httpdate::fmt_http_date(modified)).unwrap()
+    );
+
+    let big = client.get("/big.bin").await;
+    assert_eq!(big.body, std::fs::read(dir.path().join("big.bin")).unwrap());
+    assert_eq!(big.header("content-type"), "application/octet-stream");
+
+    let spaced = client.get("/a%20b.txt?x=1").await;
+    assert_eq!(
+        spaced.body, b"spaced",
+        "one decode, query ignored for lookup"
+    );
+
+    let empty = client.get("/empty.txt").await;
+    assert_eq!((empty.status, empty.body.len()), (StatusCode::OK, 0));
+    assert_eq!(empty.header("content-length"), "0");
+}
+
+#[tokio::test]
+async fn html_is_revalidated_and_directories_serve_their_index() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+
+    let home = client.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert_eq!(home.body, b"<!doctype html><title>home</title>");
+    assert_eq!(home.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(home.header("cache-control"), "no-cache");
+
+    let docs = client.get("/docs/").await;
+    assert_eq!(docs.body, b"<!doctype html><title>docs</title>");
+
+    let redirect = client.get("/docs?lang=en").await;
+    assert_eq!(redirect.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(redirect.header("location"), "/docs/?lang=en");
+    assert!(redirect.body.is_empty());
+
+    // A directory without index.html is not listed.
+    std::fs::create_dir(dir.path().join("bare")).unwrap();
+    assert_eq!(client.get("/bare/").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn head_has_the_headers_of_get_and_no_body() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    let get = client.get("/big.bin").await;
+    let req = client.request(Method::HEAD, "/big.bin").body(()).unwrap();
+    let head = client.send(req).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    for name in [
+        "content-length",
+        "content-type",
+        "etag",
+        "last-modified",
+        "cache-control",
+    ] {
+        assert_eq!(head.header(name), get.header(name), "{name}");
+    }
+    assert_eq!(head.header("content-length"), "200000");
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
+        let req = client
+            .request(method.clone(), "/style.css")
+            .body(())
+            .unwrap();
+        let r = client.send(req).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(r.header("allow"), "GET, HEAD");
+    }
+}
+
+#[tokio::test]
+async fn hidden_and_traversal_paths_are_not_served() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    for path in [
+        "/.secret",
+        "/sub/.env",
+        "/%2esecret",
+        "/../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/docs/..%2f..%2fetc%2fpasswd",
+        "/docs/%2e%2e/.secret",
+        "/..%5c..%5cetc%5cpasswd",
+        "/style.css%00.png",
+        "/missing.css",
+    ] {
+        let r = client.get(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            r.body, b"<h1>custom 404</h1>",
+            "{path} gets the site's 404 page"
+        );
+        assert_eq!(r.header("content-type"), "text/html; charset=utf-8");
+        assert!(r.headers.get("etag").is_none());
+    }
+}
+
+#[tokio::test]
+async fn builtin_404_when_the_site_has_none() {
+    let dir = site(&[("a.txt", b"a")]);
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    let r = client.get("/nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&r.body).contains("404 Not Found"));
+    assert_eq!(r.header("content-length"), r.body.len().to_string());
+}
+
+#[tokio::test]
+async fn symlinks_that_leave_the_root_are_refused_unless_followed() {
+    let outside = site(&[("secret.txt", b"outside")]);
+    let dir = site(&[("inside.txt", b"inside")]);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("escape.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("inside.txt"), dir.path().join("alias.txt"))
+        .unwrap();
+
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    assert_eq!(
+        client.get("/escape.txt").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        client.get("/alias.txt").await.body,
+        b"inside",
+        "links inside the root are fine"
+    );
+
+    let mut followed = config(dir.path());
+    followed.follow_symlinks = true;
+    let server = TestServer::start(followed).await;
+    let client = server.client().await;
+    let r = client.get("/escape.txt").await;
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (StatusCode::OK, b"outside".as_slice())
+    );
+}
+
+#[tokio::test]
+async fn conditional_requests() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    let first = client.get("/style.css").await;
+    let etag = first.header("etag").to_string();
+    let modified = first.header("last-modified").to_string();
+
+    let cond = |name: &str, value: &str| {
+        client
+            .request(Method::GET, "/style.css")
+            .header(name, value)
+            .body(())
+            .unwrap()
+    };
+    let not_modified = cond("if-none-match", &etag);
+    let by_date = cond("if-modified-since", &modified);
+    let changed = cond("if-none-match", "\"something-else\"");
+    let if_match_fail = cond("if-match", "\"something-else\"");
+    let if_match_ok = cond("if-match", &etag);
+    let unmodified_fail = cond("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT");
+
+    let r = client.send(not_modified).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("etag"), etag);
+    assert_eq!(r.header("last-modified"), modified);
+    assert_eq!(r.header("cache-control"), "public, max-age=3600");
+
+    assert_eq!(client.send(by_date).await.status, StatusCode::NOT_MODIFIED);
+    let r = client.send(changed).await;
+    assert_eq!((r.status, r.body.as_slice()), (StatusCode::OK, STYLE));
+    assert_eq!(
+        client.send(if_match_fail).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(client.send(if_match_ok).await.status, StatusCode::OK);
+    assert_eq!(
+        client.send(unmodified_fail).await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+}
+
+#[tokio::test]
+async fn ranges() {
+    let dir = demo_site();
+    let big = std::fs::read(dir.path().join("big.bin")).unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    let etag = client.get("/big.bin").await.header("etag").to_string();
+
+    let ranged = |range: &str, if_range: Option<&str>| {
+        let mut b = client
+            .request(Method::GET, "/big.bin")
+            .header("range", range);
+        if let Some(v) = if_range {
+            b = b.header("if-range", v);
+        }
+        b.body(()).unwrap()
+    };
+    let cases = [
+        (ranged("bytes=0-99", None), 0usize, 99usize),
+        (ranged("bytes=199000-", None), 199_000, 199_999),
+        (ranged("bytes=-500", None), 199_500, 199_999),
+        (ranged("bytes=100000-150000", Some(&etag)), 100_000, 150_000),
+    ];
+    for (req, start, end) in cases {
+        let r = client.send(req).await;
+        assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(
+            r.header("content-range"),
+            format!("bytes {start}-{end}/200000")
+        );
+        assert_eq!(r.header("content-length"), (end - start + 1).to_string());
+        assert_eq!(r.body, &big[start..=end]);
+    }
+
+    let unsatisfiable = client.send(ranged("bytes=200000-", None)).await;
+    assert_eq!(unsatisfiable.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(unsatisfiable.header("content-range"), "bytes */200000");
+
+    let several = client.send(ranged("bytes=0-1,5-6", None)).await;
+    assert_eq!(
+        (several.status, several.body.len()),
+        (StatusCode::OK, big.len())
+    );
+
+    let stale = client.send(ranged("bytes=0-99", Some("\"old\""))).await;
+    assert_eq!(
+        (stale.status, stale.body.len()),
+        (StatusCode::OK, big.len())
+    );
+}
+
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+    let huge = "x".repeat(40 * 1024);
+    let req = client
+        .request(Method::GET, "/style.css")
+        .header("x-huge", huge)
+        .body(())
+        .unwrap();
+    let send = client.conn.send.clone();
+    let mut send = send.ready().await.unwrap();
+    let (response, _) = send.send_request(req, true).unwrap();
+    match response.await {
+        Ok(r) => assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        Err(e) => assert!(e.is_reset() || e.is_go_away(), "unexpected error {e}"),
+    }
+    // The connection survives for ordinary requests.
+    let fresh = server.client().await;
+    assert_eq!(fresh.get("/style.css").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn idle_connections_get_goaway() {
+    let dir = demo_site();
+    let mut cfg = config(dir.path());
+    cfg.limits.idle_timeout = Duration::from_millis(300);
+    let server = TestServer::start(cfg).await;
+    let mut client = server.client().await;
+    assert_eq!(client.get("/style.css").await.status, StatusCode::OK);
+    let ended = tokio::time::timeout(Duration::from_secs(5), &mut client.conn.driver).await;
+    assert!(
+        ended.is_ok(),
+        "connection still open after the idle timeout"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_streams_then_stops() {
+    let dir = site(&[]);
+    let body: Vec<u8> = (0..4_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.path().join("large.bin"), &body).unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+
+    let req = client.request(Method::GET, "/large.bin").body(()).unwrap();
+    let mut send = client.conn.send.clone().ready().await.unwrap();
+    let (response, _) = send.send_request(req, true).unwrap();
+    let response = response.await.unwrap();
+    // The stream is under way; now the server is told to stop.
+    server.shutdown.cancel();
+    let r = common::read_response(response).await;
+    assert_eq!(r.body.len(), body.len());
+    assert!(r.body == body, "in-flight body completed intact");
+    tokio::time::timeout(Duration::from_secs(5), server.task)
+        .await
+        .expect("server stopped after draining")
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(server.addr).await.is_err(),
+        "no longer accepting"
+    );
+}
