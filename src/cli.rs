@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve a directory over TLS HTTP/2 (and optionally cleartext h2c).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a local CA and a localhost certificate signed by it, and print where they are.
     Cert(CertArgs),
 }
@@ -227,6 +227,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         None => None,
     };
 
+    let signal = shutdown_signal()?;
     let state = State::new(config);
     let shutdown = CancellationToken::new();
     let addr = listener
@@ -263,7 +264,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             shutdown.clone(),
         ));
     }
-    wait_for_signal().await;
+    signal.await;
     info!("shutting down: finishing in-flight streams");
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
@@ -279,13 +280,18 @@ fn display_host(addr: SocketAddr) -> String {
     }
 }
 
-async fn wait_for_signal() {
+/// Installs the SIGINT/SIGTERM handlers now (before anyone is told the server is up), and
+/// returns a future that resolves on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }
 
 /// `h2push cert`: writes the certificate set and says where it is.
