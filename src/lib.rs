@@ -22,5 +22,7 @@ pub mod config;
 pub mod conn;
 pub mod files;
 pub mod handler;
+pub mod hints;
+pub mod push;
 pub mod server;
 pub mod tls;
