@@ -109,9 +109,42 @@ pub struct ServeArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
     pub shutdown_grace: Option<Duration>,
 
+    /// Push a page's assets with PUSH_PROMISE when the client allows it
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub push: Switch,
+
+    /// Send 103 Early Hints with the page's Link preload values before the page
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub early_hints: Switch,
+
+    /// Add the Link preload values to the page's own response headers
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub preload_headers: Switch,
+
+    /// Most assets pushed per page (the rest are hinted)
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
+    pub push_max_assets: usize,
+
+    /// Most bytes of assets pushed per page (the rest are hinted)
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
+    pub push_max_bytes: u64,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// An on/off flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn on(self) -> bool {
+        self == Switch::On
+    }
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +223,11 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         max_connections: args.max_connections,
         shutdown_grace: args.shutdown_grace.unwrap_or(defaults.shutdown_grace),
     };
+    config.push.push = args.push.on();
+    config.push.early_hints = args.early_hints.on();
+    config.push.preload_headers = args.preload_headers.on();
+    config.push.max_assets = args.push_max_assets;
+    config.push.max_bytes = args.push_max_bytes;
     Ok(config)
 }
 
@@ -238,6 +276,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         root = %state.config.root.display(),
         cert = %cert_paths.cert.display(),
         "serving"
+    );
+    let push = &state.config.push;
+    info!(
+        push = push.push,
+        early_hints = push.early_hints,
+        preload_headers = push.preload_headers,
+        push_max_assets = push.max_assets,
+        push_max_bytes = push.max_bytes,
+        "asset delivery"
     );
     if let Some(ca) = &cert_paths.ca {
         info!(

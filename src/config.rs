@@ -47,6 +47,42 @@ pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=3600";
 /// revalidated.
 pub const HTML_CACHE_CONTROL: &str = "no-cache";
 
+/// Most PUSH_PROMISEs sent for one page; assets beyond it are still hinted.
+pub const DEFAULT_PUSH_MAX_ASSETS: usize = 16;
+
+/// Most bytes of assets pushed for one page. Pushing is a bet that the client lacks the asset;
+/// past about a megabyte the bet costs more than a round trip on most links. Assets beyond it
+/// are still hinted.
+pub const DEFAULT_PUSH_MAX_BYTES: u64 = 1024 * 1024;
+
+/// What the server does with a page's assets.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// Send PUSH_PROMISE (when the client allows push).
+    pub push: bool,
+    /// Send a 103 Early Hints response with `Link: rel=preload` before the page.
+    pub early_hints: bool,
+    /// Put the `Link: rel=preload` values on the page's own response too.
+    pub preload_headers: bool,
+    pub max_assets: usize,
+    pub max_bytes: u64,
+    /// Bounds on what discovery parses.
+    pub discovery: crate::push::discover::Limits,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            push: true,
+            early_hints: true,
+            preload_headers: true,
+            max_assets: DEFAULT_PUSH_MAX_ASSETS,
+            max_bytes: DEFAULT_PUSH_MAX_BYTES,
+            discovery: Default::default(),
+        }
+    }
+}
+
 /// Limits applied to every connection.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -81,6 +117,7 @@ pub struct Config {
     /// `Cache-Control` for files that are not HTML.
     pub cache_control: String,
     pub limits: Limits,
+    pub push: PushConfig,
 }
 
 impl Config {
@@ -91,6 +128,7 @@ impl Config {
             follow_symlinks: false,
             cache_control: DEFAULT_CACHE_CONTROL.to_string(),
             limits: Limits::default(),
+            push: PushConfig::default(),
         }
     }
 }

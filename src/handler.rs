@@ -1,18 +1,37 @@
-//! One request stream, top to bottom: decide (on the blocking pool), answer, stream the body,
-//! write the access-log line.
+//! One request stream, top to bottom: decide (on the blocking pool), deliver the page's assets
+//! early when it is an HTML page, answer, stream the body, write the access-log line.
+//!
+//! For an HTML page the order on the wire is: 103 Early Hints → PUSH_PROMISEs → the page's
+//! HEADERS (with the same `Link` values) → pushed bodies and the page body, interleaved under
+//! flow control.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use h2::server::SendResponse;
+use h2::server::{SendPushedResponse, SendResponse};
 use h2::RecvStream;
-use http::{Method, Request, StatusCode};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, LINK, USER_AGENT};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tracing::{debug, error, info};
 
-use crate::files::{self, body, response::Body, Resolved};
+use crate::config::Config;
+use crate::files::{self, body, response::Body, OpenFile, Resolved};
+use crate::hints;
+use crate::push::discover::{self, Manifest};
+use crate::push::policy::{self, Action, HintReason};
+use crate::push::site::{self, Root};
 use crate::server::State;
+
+/// Whether the client has shown it takes pushes. h2 does not expose the peer's
+/// SETTINGS_ENABLE_PUSH, so the first promise tells: if it fails before any succeeded, the
+/// client refused push and the connection stops trying.
+const PUSH_UNKNOWN: u8 = 0;
+const PUSH_WORKS: u8 = 1;
+const PUSH_REFUSED: u8 = 2;
 
 /// What the streams of one connection share.
 #[derive(Debug)]
@@ -20,6 +39,9 @@ pub struct ConnCtx {
     pub state: Arc<State>,
     pub scheme: http::uri::Scheme,
     pub peer: SocketAddr,
+    push: AtomicU8,
+    /// Paths (with query) pushed or requested on this connection: never pushed (again).
+    diary: Mutex<HashSet<String>>,
 }
 
 impl ConnCtx {
@@ -28,7 +50,20 @@ impl ConnCtx {
             state,
             scheme,
             peer,
+            push: AtomicU8::new(PUSH_UNKNOWN),
+            diary: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn note_sent(&self, path: &str) {
+        self.diary
+            .lock()
+            .expect("diary poisoned")
+            .insert(path.to_owned());
+    }
+
+    fn already_sent(&self, path: &str) -> bool {
+        self.diary.lock().expect("diary poisoned").contains(path)
     }
 }
 
@@ -47,66 +82,371 @@ pub async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_else(|| "localhost".to_owned());
+    ctx.note_sent(&target);
 
-    let config = ctx.state.config.clone();
-    let decided = {
-        let (method, target) = (method.clone(), target.clone());
-        tokio::task::spawn_blocking(move || decide(&config, &method, &target, &parts.headers)).await
+    let decision = {
+        let (config, method, target, authority) = (
+            ctx.state.config.clone(),
+            method.clone(),
+            target.clone(),
+            authority.clone(),
+        );
+        let state = ctx.state.clone();
+        let headers = parts.headers.clone();
+        tokio::task::spawn_blocking(move || {
+            decide(&config, &state, &method, &target, &authority, &headers)
+        })
+        .await
     };
-    let (response, body) = match decided {
-        Ok(answer) => answer,
+    let Decision {
+        mut response,
+        body,
+        page,
+    } = match decision {
+        Ok(d) => d,
         Err(join_err) => {
             error!(cause = %join_err, %target, "request task failed");
             respond.send_reset(h2::Reason::INTERNAL_ERROR);
             return;
         }
     };
+
+    let mut early = Early::default();
+    if let Some(page) = &page {
+        early = deliver_early(
+            &mut respond,
+            &mut response,
+            page,
+            &parts.headers,
+            &authority,
+            &ctx,
+        );
+    }
     let status = response.status();
     let end_of_stream = body.is_empty();
     let sent = match respond.send_response(response, end_of_stream) {
-        Ok(mut stream) if !end_of_stream => body::send(&mut stream, body).await,
-        Ok(_) => Ok(0),
+        Ok(mut stream) => {
+            for (path, pushed) in early.promised {
+                let ctx = ctx.clone();
+                tokio::spawn(send_pushed(pushed, path, ctx));
+            }
+            if end_of_stream {
+                Ok(0)
+            } else {
+                body::send(&mut stream, body).await
+            }
+        }
         Err(err) => Err(err.into()),
     };
-    let bytes = match sent {
-        Ok(n) => n,
-        Err(err) => {
-            debug!(cause = %err, %target, "response not completed");
-            0
-        }
-    };
-    access_log(&method, &target, status, bytes, started);
+    let bytes = sent.unwrap_or_else(|err| {
+        debug!(cause = %err, %target, "response not completed");
+        0
+    });
+    access_log(
+        &method,
+        &target,
+        status,
+        bytes,
+        started,
+        page.as_ref().map(|_| (early.pushed, early.hinted)),
+    );
 }
 
-/// Resolves the request and builds the response head, reading small bodies into memory, all in
-/// one trip to the blocking pool.
+/// The response for a request, and for an HTML page the manifest of its assets.
+struct Decision {
+    response: Response<()>,
+    body: Body,
+    page: Option<Page>,
+}
+
+/// An HTML page whose assets get delivered early.
+struct Page {
+    manifest: Arc<Manifest>,
+    /// Push only on a plain 200; a 304 still gets hints.
+    may_push: bool,
+}
+
+/// Resolves the request, builds the response head, reads small bodies into memory and, for an
+/// HTML page, finds its manifest: all of a request's file-system work in one trip to the
+/// blocking pool.
 fn decide(
-    config: &crate::config::Config,
+    config: &Config,
+    state: &State,
     method: &Method,
     target: &str,
-    headers: &http::HeaderMap,
-) -> (http::Response<()>, Body) {
+    authority: &str,
+    headers: &HeaderMap,
+) -> Decision {
     let resolved = files::resolve(config, method, target, headers);
     if let Resolved::Error(err) = &resolved {
         error!(cause = %err, %target, "serving a file failed");
     }
+    let page = match (&resolved, method) {
+        (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
+            Some((page_manifest(config, state, target, authority, file), true))
+        }
+        (Resolved::NotModified(file), &Method::GET) if file.is_html => {
+            Some((page_manifest(config, state, target, authority, file), false))
+        }
+        _ => None,
+    };
+    let page = page.and_then(|(manifest, may_push)| {
+        (!manifest.assets.is_empty()).then_some(Page { manifest, may_push })
+    });
     let (response, body) = files::response::head(resolved, method, config);
     match body::inline_small(body) {
-        Ok(body) => (response, body),
+        Ok(body) => Decision {
+            response,
+            body,
+            page,
+        },
         Err(err) => {
             error!(cause = %err, %target, "reading a file failed");
-            files::response::head(Resolved::Error(err), method, config)
+            let (response, body) = files::response::head(Resolved::Error(err), method, config);
+            Decision {
+                response,
+                body,
+                page: None,
+            }
         }
     }
 }
 
-fn access_log(method: &Method, target: &str, status: StatusCode, bytes: u64, started: Instant) {
+/// The cached manifest of a page, or a new one parsed now.
+fn page_manifest(
+    config: &Config,
+    state: &State,
+    target: &str,
+    authority: &str,
+    file: &OpenFile,
+) -> Arc<Manifest> {
+    let page_path = target.split('?').next().unwrap_or("/");
+    let etag = &file.validators.etag;
+    let stamp = |path: &str| site::stamp(config, path);
+    if let Some(manifest) = state.manifests.get(authority, page_path, etag, stamp) {
+        return manifest;
+    }
+    let limits = &config.push.discovery;
+    let html = match read_prefix(&file.file, limits.max_html_bytes) {
+        Ok(html) => html,
+        Err(err) => {
+            debug!(cause = %err, %target, "reading the page for discovery failed");
+            return Arc::default();
+        }
+    };
+    let Ok(origin) = url::Url::parse(&format!("https://{authority}/")) else {
+        return Arc::default();
+    };
+    let parse_started = Instant::now();
+    let manifest = Arc::new(discover::discover(
+        &Root(config),
+        page_path,
+        &html,
+        &origin,
+        limits,
+    ));
+    debug!(
+        page = %page_path,
+        assets = manifest.assets.len(),
+        ms = format_args!("{:.2}", parse_started.elapsed().as_secs_f64() * 1000.0),
+        "page manifest built"
+    );
+    let deps = manifest
+        .css_files
+        .iter()
+        .map(|css| (css.clone(), stamp(css)))
+        .collect();
+    state
+        .manifests
+        .insert(authority, page_path, etag.clone(), manifest.clone(), deps);
+    manifest
+}
+
+/// Up to `max` bytes from the start of a file, without moving its cursor.
+fn read_prefix(file: &std::fs::File, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len().min(max as u64) as usize;
+    let mut buf = vec![0; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut buf[filled..], filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// What early delivery did for one page.
+#[derive(Default)]
+struct Early {
+    promised: Vec<(String, SendPushedResponse<Bytes>)>,
+    pushed: usize,
+    hinted: usize,
+}
+
+/// Sends the 103 and the PUSH_PROMISEs, and adds the `Link` values to the page's response.
+/// Push is best-effort: a refused promise turns into a hint.
+fn deliver_early(
+    respond: &mut SendResponse<Bytes>,
+    response: &mut Response<()>,
+    page: &Page,
+    request_headers: &HeaderMap,
+    authority: &str,
+    ctx: &ConnCtx,
+) -> Early {
+    let config = &ctx.state.config.push;
+    let may_push = page.may_push && ctx.push.load(Ordering::Relaxed) != PUSH_REFUSED;
+    let mut plan = policy::plan(&page.manifest, config, may_push, |p| ctx.already_sent(p));
+
+    if config.early_hints {
+        if let Err(err) =
+            respond.send_informational(hints::early_hints(plan.iter().map(|(a, _)| *a)))
+        {
+            debug!(cause = %err, "103 early hints not sent");
+        }
+    }
+
+    let mut early = Early::default();
+    let mut refused = false;
+    for (asset, action) in plan.iter_mut() {
+        if *action != Action::Push {
+            continue;
+        }
+        if refused {
+            *action = Action::Hint(HintReason::Refused);
+            continue;
+        }
+        let promise = promised_request(&ctx.scheme, authority, &asset.path, request_headers);
+        match promise.map(|req| respond.push_request(req)) {
+            Some(Ok(pushed)) => {
+                ctx.push.store(PUSH_WORKS, Ordering::Relaxed);
+                ctx.note_sent(&asset.path);
+                early.promised.push((asset.path.clone(), pushed));
+            }
+            Some(Err(err)) => {
+                debug!(cause = %err, path = %asset.path, "push refused; hinting instead");
+                let _ = ctx.push.compare_exchange(
+                    PUSH_UNKNOWN,
+                    PUSH_REFUSED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                refused = true;
+                *action = Action::Hint(HintReason::Refused);
+            }
+            None => *action = Action::Hint(HintReason::Refused),
+        }
+    }
+    early.pushed = early.promised.len();
+    early.hinted = plan.len() - early.pushed;
+
+    if config.preload_headers {
+        let any_pushed = early.pushed > 0;
+        for (asset, action) in &plan {
+            let nopush = any_pushed && *action != Action::Push;
+            if let Some(v) = hints::link_value(asset, nopush) {
+                response.headers_mut().append(LINK, v);
+            }
+        }
+    }
+    early
+}
+
+/// The request a PUSH_PROMISE stands for: GET of the asset, with the page request's scheme,
+/// authority and the headers that change what a server would send.
+fn promised_request(
+    scheme: &http::uri::Scheme,
+    authority: &str,
+    path: &str,
+    page_headers: &HeaderMap,
+) -> Option<Request<()>> {
+    let uri = http::Uri::builder()
+        .scheme(scheme.clone())
+        .authority(authority)
+        .path_and_query(path)
+        .build()
+        .ok()?;
+    let mut request = Request::get(uri).body(()).ok()?;
+    for name in [ACCEPT_ENCODING, ACCEPT_LANGUAGE, USER_AGENT] {
+        if let Some(v) = page_headers.get(&name) {
+            request.headers_mut().insert(name, v.clone());
+        }
+    }
+    Some(request)
+}
+
+/// Answers a promised request as a direct GET of it would be answered (never pushing from it).
+async fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, ctx: Arc<ConnCtx>) {
+    let started = Instant::now();
+    let config = ctx.state.config.clone();
+    let target = path.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        let resolved = files::resolve(&config, &Method::GET, &target, &HeaderMap::new());
+        if let Resolved::Error(err) = &resolved {
+            error!(cause = %err, %target, "serving a pushed file failed");
+        }
+        let (response, body) = files::response::head(resolved, &Method::GET, &config);
+        (response, body::inline_small(body))
+    })
+    .await;
+    let (response, body) = match decided {
+        Ok((response, Ok(body))) => (response, body),
+        Ok((_, Err(err))) => {
+            error!(cause = %err, %path, "reading a pushed file failed");
+            pushed.send_reset(h2::Reason::INTERNAL_ERROR);
+            return;
+        }
+        Err(err) => {
+            error!(cause = %err, %path, "push task failed");
+            pushed.send_reset(h2::Reason::INTERNAL_ERROR);
+            return;
+        }
+    };
+    let status = response.status();
+    let end_of_stream = body.is_empty();
+    let sent = match pushed.send_response(response, end_of_stream) {
+        Ok(_) if end_of_stream => Ok(0),
+        Ok(mut stream) => body::send(&mut stream, body).await,
+        Err(err) => Err(err.into()),
+    };
+    let bytes = sent.unwrap_or_else(|err| {
+        debug!(cause = %err, %path, "pushed response not completed");
+        0
+    });
     info!(
         target: "h2push::access",
-        %method,
-        path = %target,
+        method = %"PUSH",
+        path = %path,
         status = status.as_u16(),
         bytes,
         ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
     );
+}
+
+fn access_log(
+    method: &Method,
+    target: &str,
+    status: StatusCode,
+    bytes: u64,
+    started: Instant,
+    early: Option<(usize, usize)>,
+) {
+    let ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
+    match early {
+        Some((pushed, hinted)) => info!(
+            target: "h2push::access",
+            %method, path = %target, status = status.as_u16(), bytes, ms, pushed, hinted,
+        ),
+        None => info!(
+            target: "h2push::access",
+            %method, path = %target, status = status.as_u16(), bytes, ms,
+        ),
+    }
 }

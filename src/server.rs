@@ -17,11 +17,14 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::conn;
+use crate::push::cache::ManifestCache;
 
 /// What every connection shares.
 #[derive(Debug)]
 pub struct State {
     pub config: Arc<Config>,
+    /// Page manifests shared by all connections.
+    pub manifests: ManifestCache,
     /// One permit per open connection, across all listeners.
     connections: Arc<Semaphore>,
 }
@@ -30,6 +33,7 @@ impl State {
     pub fn new(config: Config) -> Arc<Self> {
         Arc::new(State {
             connections: Arc::new(Semaphore::new(config.limits.max_connections)),
+            manifests: ManifestCache::default(),
             config: Arc::new(config),
         })
     }

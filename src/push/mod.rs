@@ -6,8 +6,8 @@
 //! directory on disk) and the page-load comparer (downloaded bytes, via `parse_html` and
 //! [`css::parse_css`]).
 
+pub mod cache;
 pub mod css;
 pub mod discover;
-pub mod cache;
 pub mod policy;
 pub mod site;

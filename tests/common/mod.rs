@@ -153,3 +153,99 @@ pub fn site(files: &[(&str, &[u8])]) -> TempDir {
     }
     dir
 }
+
+/// Everything one page request brought: the 103 (if any), the page, and each pushed response.
+#[derive(Debug)]
+pub struct PageLoad {
+    pub early_hints: Option<HeaderMap>,
+    pub page: Resp,
+    /// (promised :path, promised request headers, response), in promise order.
+    pub pushes: Vec<(String, HeaderMap, Resp)>,
+}
+
+impl PageLoad {
+    pub fn pushed_paths(&self) -> Vec<&str> {
+        self.pushes.iter().map(|(p, _, _)| p.as_str()).collect()
+    }
+
+    /// The `Link` values of the 103, or of the page.
+    pub fn links(headers: &HeaderMap) -> Vec<String> {
+        headers
+            .get_all("link")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+impl Client {
+    /// GETs a page, taking its 103, its pushes (bodies read concurrently, as a browser would)
+    /// and its body.
+    pub async fn load(&self, path: &str) -> PageLoad {
+        let req = self.request(Method::GET, path).body(()).unwrap();
+        self.load_request(req).await
+    }
+
+    pub async fn load_request(&self, req: Request<()>) -> PageLoad {
+        let mut send = self
+            .conn
+            .send
+            .clone()
+            .ready()
+            .await
+            .expect("connection ready");
+        let (mut response, _) = send.send_request(req, true).expect("request sent");
+        let mut promises = response.push_promises();
+        // h2's client does not wake a PushPromises stream when its parent ends without (more)
+        // promises, so the collector stops when the page is complete: every promise precedes
+        // the page's HEADERS, so by then all of them are queued.
+        let (page_done, mut page_done_rx) = tokio::sync::oneshot::channel::<()>();
+        let collector = tokio::spawn(async move {
+            let mut readers = Vec::new();
+            let mut take = |promise: h2::client::PushPromise| {
+                let (request, pushed) = promise.into_parts();
+                let path = request.uri().path_and_query().unwrap().as_str().to_string();
+                let headers = request.headers().clone();
+                readers.push(tokio::spawn(async move {
+                    (
+                        path,
+                        headers,
+                        read_response(pushed.await.expect("pushed response")).await,
+                    )
+                }));
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    p = promises.push_promise() => match p {
+                        Some(p) => take(p.expect("push promise")),
+                        None => break,
+                    },
+                    _ = &mut page_done_rx => {
+                        use futures_util::FutureExt;
+                        while let Some(Some(p)) = promises.push_promise().now_or_never() {
+                            take(p.expect("push promise"));
+                        }
+                        break;
+                    }
+                }
+            }
+            let mut pushes = Vec::new();
+            for r in readers {
+                pushes.push(r.await.unwrap());
+            }
+            pushes
+        });
+        let early_hints = std::future::poll_fn(|cx| response.poll_informational(cx))
+            .await
+            .map(|r| r.expect("informational").headers().clone());
+        let page = read_response(response.await.expect("page response")).await;
+        let _ = page_done.send(());
+        let pushes = collector.await.unwrap();
+        PageLoad {
+            early_hints,
+            page,
+            pushes,
+        }
+    }
+}
