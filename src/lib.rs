@@ -13,6 +13,8 @@
 //!           ├ files::response  outcome → status and headers (pure)
 //!           └ files::body      body streamed under h2 flow control
 //! ```
+//! `watch` owns the `notify` watcher on the root: a debounced, numbered, buffered `ChangeFeed`
+//! in `server::State` that the event endpoints stream and caches subscribe to.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
 //! `Config` and runs the subcommands; `tls` loads or makes certificates.
 
@@ -24,3 +26,4 @@ pub mod files;
 pub mod handler;
 pub mod server;
 pub mod tls;
+pub mod watch;

@@ -17,20 +17,33 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::conn;
+use crate::watch::ChangeFeed;
 
 /// What every connection shares.
 #[derive(Debug)]
 pub struct State {
     pub config: Arc<Config>,
+    /// Changes under the root, when a watcher runs: the event endpoints and live reload use it.
+    pub changes: Option<Arc<ChangeFeed>>,
     /// One permit per open connection, across all listeners.
     connections: Arc<Semaphore>,
 }
 
 impl State {
     pub fn new(config: Config) -> Arc<Self> {
+        Self::build(config, None)
+    }
+
+    /// State whose change endpoints serve `changes`.
+    pub fn with_changes(config: Config, changes: Arc<ChangeFeed>) -> Arc<Self> {
+        Self::build(config, Some(changes))
+    }
+
+    fn build(config: Config, changes: Option<Arc<ChangeFeed>>) -> Arc<Self> {
         Arc::new(State {
             connections: Arc::new(Semaphore::new(config.limits.max_connections)),
             config: Arc::new(config),
+            changes,
         })
     }
 }
