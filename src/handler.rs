@@ -11,6 +11,7 @@ use h2::RecvStream;
 use http::{Method, Request, StatusCode};
 use tracing::{debug, error, info};
 
+use crate::events;
 use crate::files::{self, body, response::Body, Resolved};
 use crate::server::State;
 
@@ -47,6 +48,11 @@ pub async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
+
+    if let Some(endpoint) = events::route(&ctx.state, &parts.uri) {
+        let (status, bytes) = endpoint.serve(&parts, respond).await;
+        return access_log(&method, &target, status, bytes, started);
+    }
 
     let config = ctx.state.config.clone();
     let decided = {

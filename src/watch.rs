@@ -31,6 +31,10 @@ pub const DEBOUNCE_MAX: Duration = Duration::from_secs(1);
 /// most a live subscriber may fall behind before it is told it lagged. Each is one `Arc`.
 pub const FEED_CAPACITY: usize = 1024;
 
+/// Entries scanned in a directory that appears under the root (a copied or unpacked tree) to
+/// report the files it already holds; beyond this they are not reported.
+pub const NEW_TREE_MAX: usize = 10_000;
+
 /// What happened to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -285,8 +289,16 @@ impl Burst {
             warn!("file watcher queue overflowed: some changes were not seen");
         }
         let created = match event.kind {
+            EventKind::Create(CreateKind::Folder) => {
+                // Files written into a new directory before the watcher got to it raise no
+                // events of their own: report whatever is already there.
+                for dir in event.paths {
+                    self.add_tree(&dir);
+                }
+                return;
+            }
             // Directories themselves are not served; their files report their own changes.
-            EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => return,
+            EventKind::Remove(RemoveKind::Folder) => return,
             EventKind::Access(_) | EventKind::Other => return,
             EventKind::Create(_) => true,
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => true,
@@ -298,11 +310,38 @@ impl Burst {
         );
         for (i, path) in event.paths.into_iter().enumerate() {
             // A rename reported with both paths: the second one is the new name.
-            let created = created || (both && i == 1);
-            if !self.created.contains_key(&path) {
-                self.created.insert(path.clone(), created);
-                self.order.push(path);
+            self.touch(path, created || (both && i == 1));
+        }
+    }
+
+    /// Every file under a new directory, as created (at most [`NEW_TREE_MAX`] entries).
+    fn add_tree(&mut self, dir: &Path) {
+        let mut pending = vec![dir.to_path_buf()];
+        let mut seen = 0;
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                seen += 1;
+                if seen > NEW_TREE_MAX {
+                    return warn!(dir = %dir.display(), "new directory too large to scan for changes");
+                }
+                let path = entry.path();
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => pending.push(path),
+                    Ok(_) => self.touch(path, true),
+                    Err(_) => {}
+                }
             }
+        }
+    }
+
+    /// Notes `path`, unless it was already seen in this burst.
+    fn touch(&mut self, path: PathBuf, created: bool) {
+        if !self.created.contains_key(&path) {
+            self.created.insert(path.clone(), created);
+            self.order.push(path);
         }
     }
 
