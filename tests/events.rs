@@ -2,11 +2,15 @@
 //! Server-Sent Events and long-poll answers through the h2 client over rustls; live reload
 //! injects its script consistently; a stalled reader holds up nobody; curl reads the stream.
 //!
-//! The curl test skips when curl is missing, unless `H2PUSH_REQUIRE_INTEROP=1`.
+//! The curl and Chromium tests skip when curl, chromium or certutil is missing, unless
+//! `H2PUSH_REQUIRE_INTEROP=1` (CI installs `curl chromium libnss3-tools`).
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -537,5 +541,170 @@ async fn curl_reads_the_event_stream_over_http2() {
             "event: change\nid: 1\ndata: {\"id\":1,\"path\":\"/css/site.css\",\"kind\":\"modified\"}\n\n"
         ),
         "{text}"
+    );
+}
+
+/// Chromium with `ca` trusted (an NSS database under a throw-away HOME, as in REAL-CLIENTS.md):
+/// loads `url`, lets it run for `run_ms`, and returns the DOM it ended with.
+fn chromium_dom(chromium: &str, certutil: &str, ca: &Path, url: &str, run_ms: u32) -> String {
+    let home = tempfile::TempDir::new().unwrap();
+    let nssdb = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).unwrap();
+    let db = format!("sql:{}", nssdb.display());
+    for args in [
+        vec!["-N", "-d", &db, "--empty-password"],
+        vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i"],
+    ] {
+        let status = Command::new(certutil)
+            .args(&args)
+            .args(args.contains(&"-A").then_some(ca))
+            .env("HOME", home.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "certutil {args:?}");
+    }
+    let profile = tempfile::TempDir::new().unwrap();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.path().display()),
+            &format!("--timeout={run_ms}"),
+            "--dump-dom",
+            url,
+        ])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `--dump-dom` dumps at the load event, which comes as soon as the page has opened its
+/// EventSource. A frame on the endless event stream holds the load open, so the DOM is dumped
+/// at `--timeout` instead, after the page has had time to hear about changes.
+const HOLD_LOAD: &str = r#"<iframe hidden src="/.h2push/events"></iframe>"#;
+
+/// Keeps rewriting `path` (with `contents`) every 250 ms until the returned guard drops, so a
+/// page that connected at any moment sees a change.
+fn keep_writing(path: PathBuf, contents: &'static str) -> impl Drop {
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        while !flag.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(250));
+            std::fs::write(&path, contents).unwrap();
+        }
+    });
+    Stop(stop)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shows_the_change_on_the_events_page() {
+    let (Some(chromium), Some(certutil)) = (tool("chromium"), tool("certutil")) else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("site"),
+        dir.path(),
+    );
+    let page = dir.path().join("events.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(
+        &page,
+        html.replace("</body>", &format!("{HOLD_LOAD}</body>")),
+    )
+    .unwrap();
+    let server = TestServer::start_watching(config(dir.path())).await;
+    let url = format!("https://localhost:{}/events.html", server.addr.port());
+    let ca = server.ca.clone();
+    let writing = keep_writing(dir.path().join("css/base.css"), "body { margin: 0; }\n");
+    let dom =
+        tokio::task::spawn_blocking(move || chromium_dom(&chromium, &certutil, &ca, &url, 4000))
+            .await
+            .unwrap();
+    drop(writing);
+    assert!(
+        dom.contains(r#"<li class="open">"#),
+        "the page saw the stream open: {dom}"
+    );
+    assert!(
+        dom.contains(r#"<li class="change">"#) && dom.contains("modified /css/base.css"),
+        "the page shows the change event: {dom}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_applies_a_css_edit_without_reloading_under_live_reload() {
+    let (Some(chromium), Some(certutil)) = (tool("chromium"), tool("certutil")) else {
+        return;
+    };
+    // The page counts its loads in sessionStorage and reports the marker's colour: a reload
+    // would count 2, a swapped stylesheet turns the colour blue with the count still 1.
+    let dir = site(&[
+        (
+            "index.html",
+            br#"<!doctype html><html><head><link rel="stylesheet" href="style.css"></head><body>
+<p id="marker">marker</p><p id="report"></p>
+<iframe hidden src="/.h2push/events"></iframe>
+<script>
+const loads = Number(sessionStorage.getItem('loads') || 0) + 1;
+sessionStorage.setItem('loads', loads);
+setInterval(() => {
+  const color = getComputedStyle(document.getElementById('marker')).color;
+  document.getElementById('report').textContent = `loads=${loads} color=${color}`;
+}, 100);
+</script>
+</body></html>
+"#,
+        ),
+        ("style.css", b"#marker { color: rgb(255, 0, 0); }\n"),
+    ]);
+    let mut cfg = config(dir.path());
+    cfg.live_reload = true;
+    let server = TestServer::start_watching(cfg).await;
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let ca = server.ca.clone();
+    let writing = keep_writing(
+        dir.path().join("style.css"),
+        "#marker { color: rgb(0, 0, 255); }\n",
+    );
+    let dom =
+        tokio::task::spawn_blocking(move || chromium_dom(&chromium, &certutil, &ca, &url, 4000))
+            .await
+            .unwrap();
+    drop(writing);
+    assert!(
+        dom.contains("loads=1 color=rgb(0, 0, 255)"),
+        "the new colour, without a reload: {dom}"
+    );
+    assert!(
+        dom.contains("style.css?h2push-reload="),
+        "the link was re-pointed: {dom}"
     );
 }
