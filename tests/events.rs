@@ -708,3 +708,42 @@ setInterval(() => {
         "the link was re-pointed: {dom}"
     );
 }
+
+/// The `change feed` line `h2push serve` logs at start-up with `extra` flags.
+fn startup_feed_line(extra: &[&str]) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = demo();
+    let certs = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2push"))
+        .args([
+            "serve",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--certs-dir")
+        .arg(certs.path())
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("change feed"));
+    let _ = child.kill();
+    let _ = child.wait();
+    line.expect("a change feed line")
+}
+
+#[test]
+fn serve_logs_whether_live_reload_is_on() {
+    let on = startup_feed_line(&["--live-reload", "--feed-path", "/_feed/"]);
+    assert!(on.contains(r#"live_reload="on""#), "{on}");
+    assert!(on.contains("/_feed/events"), "{on}");
+    let off = startup_feed_line(&[]);
+    assert!(off.contains(r#"live_reload="off""#), "{off}");
+    assert!(off.contains("/.h2push/events"), "{off}");
+}
