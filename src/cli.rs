@@ -3,16 +3,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::config::{self, Config, Limits};
+use crate::config::{self, Config, FeedConfig, Limits};
 use crate::server::{self, State, Transport};
 use crate::tls;
+use crate::watch::ChangeFeed;
 
 /// An error in what the user asked for (a flag, a path, a port): exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +130,21 @@ pub struct ServeArgs {
     /// Most bytes of assets pushed per page (the rest are hinted)
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
     pub push_max_bytes: u64,
+    /// URL prefix of the change feed: PREFIXevents (Server-Sent Events) and PREFIXpoll (long-poll)
+    #[arg(long, default_value = config::DEFAULT_FEED_PATH, value_name = "PREFIX")]
+    pub feed_path: String,
+
+    /// Interval of the keep-alive comment on an idle event stream
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "TIME")]
+    pub sse_keep_alive: Duration,
+
+    /// How long a long-poll request waits for a change before an empty answer
+    #[arg(long, default_value = "25s", value_parser = parse_duration, value_name = "TIME")]
+    pub poll_timeout: Duration,
+
+    /// Inject a script into HTML pages that reloads them, or swaps a stylesheet, when files change
+    #[arg(long)]
+    pub live_reload: bool,
 
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
@@ -214,6 +231,8 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
             "--max-connections and --max-concurrent-streams must be at least 1",
         ));
     }
+    config.feed = feed_config(args)?;
+    config.live_reload = args.live_reload;
     let defaults = Limits::default();
     config.limits = Limits {
         max_concurrent_streams: args.max_concurrent_streams,
@@ -229,6 +248,45 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
     Ok(config)
+}
+
+/// The change feed's settings; the prefix must be a plain absolute directory path.
+fn feed_config(args: &ServeArgs) -> Result<FeedConfig> {
+    let path = &args.feed_path;
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
+    if !plain
+        || path.len() < 3
+        || !path.starts_with('/')
+        || !path.ends_with('/')
+        || path.contains("//")
+    {
+        return Err(usage(format!(
+            "--feed-path {path:?} must look like /.h2push/: start and end with /, letters, digits and -._~ only"
+        )));
+    }
+    if args.sse_keep_alive.is_zero() {
+        return Err(usage("--sse-keep-alive must be more than 0"));
+    }
+    Ok(FeedConfig {
+        path: path.clone(),
+        keep_alive: args.sse_keep_alive,
+        poll_timeout: args.poll_timeout,
+        ..FeedConfig::default()
+    })
+}
+
+/// Starts the change feed on the root. Without one (inotify limits, say) files are still
+/// served; the feed's endpoints and live reload are not.
+fn watch(config: &Config) -> Option<Arc<ChangeFeed>> {
+    match ChangeFeed::watch(&config.root) {
+        Ok(feed) => Some(feed),
+        Err(err) => {
+            warn!(cause = %err, "not watching for changes: no change feed, no live reload");
+            None
+        }
+    }
 }
 
 /// `h2push serve`: binds, prints where it serves, and runs until SIGINT/SIGTERM.
@@ -266,7 +324,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     };
 
     let signal = shutdown_signal()?;
-    let state = State::new(config);
+    let state = match watch(&config) {
+        Some(changes) => State::with_changes(config, changes),
+        None => State::new(config),
+    };
     let shutdown = CancellationToken::new();
     let addr = listener
         .local_addr()
@@ -293,6 +354,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             ca.display()
         );
     }
+    if state.changes.is_some() {
+        info!(
+            events = %format!("https://{}{}events", display_host(addr), state.config.feed.path),
+            live_reload = if state.config.live_reload { "on" } else { "off" },
+            "change feed"
+        );
+    } else {
+        info!(live_reload = "off", "no change feed");
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
     tasks.spawn(server::run(
@@ -314,6 +384,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     signal.await;
     info!("shutting down: finishing in-flight streams");
     shutdown.cancel();
+    if let Some(changes) = &state.changes {
+        // Event streams and long polls end now instead of holding connections open.
+        changes.close();
+    }
     while tasks.join_next().await.is_some() {}
     info!("stopped");
     Ok(())
@@ -415,5 +489,33 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["h2push", "serve", "--cert", "a.pem"]).is_err());
         assert!(Cli::try_parse_from(["h2push", "serve", "--idle-timeout", "soon"]).is_err());
+        assert_eq!(args.feed_path, config::DEFAULT_FEED_PATH);
+        assert_eq!(args.sse_keep_alive, config::DEFAULT_SSE_KEEP_ALIVE);
+        assert_eq!(args.poll_timeout, config::DEFAULT_POLL_TIMEOUT);
+        assert!(!args.live_reload);
+    }
+
+    #[test]
+    fn feed_paths_must_be_plain_directories() {
+        let feed = |path: &str| {
+            let cli = Cli::try_parse_from(["h2push", "serve", "--feed-path", path]).unwrap();
+            let Some(Command::Serve(args)) = cli.command else {
+                panic!("not serve")
+            };
+            feed_config(&args).map(|f| f.path)
+        };
+        assert_eq!(feed("/_feed/").unwrap(), "/_feed/");
+        assert_eq!(feed("/a/b/").unwrap(), "/a/b/");
+        for bad in [
+            "/",
+            "feed/",
+            "/feed",
+            "/fe ed/",
+            "/<script>/",
+            "//x/",
+            "/a\\b/",
+        ] {
+            assert!(feed(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -82,6 +82,35 @@ impl Default for PushConfig {
         }
     }
 }
+/// URL prefix of the change feed (`events`, `poll`), unless `--feed-path` says otherwise. A
+/// dot-directory, so it can never shadow a file of the site (dotfiles are not served).
+pub const DEFAULT_FEED_PATH: &str = "/.h2push/";
+
+/// An open event stream with nothing to say sends a `: keep-alive` comment this often, so
+/// proxies and load balancers do not close it as idle.
+pub const DEFAULT_SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The `retry:` an event stream announces: how long `EventSource` waits before reconnecting.
+pub const SSE_RETRY: Duration = Duration::from_millis(2000);
+
+/// Event bytes one stream may have waiting for the client's flow-control window. Past this, the
+/// stream stops taking changes from the feed (they wait in the feed's shared buffer, and a
+/// client that falls [`FEED_CAPACITY`](crate::watch::FEED_CAPACITY) changes behind gets a reset),
+/// so a slow reader costs at most this much memory of its own.
+pub const SSE_MAX_QUEUED: usize = 64 * 1024;
+
+/// A stream whose queue stays full this long without the client taking any of it is reset
+/// (RST_STREAM CANCEL, logged): the client stopped reading. `EventSource` reconnects with
+/// `Last-Event-ID` when it comes back.
+pub const DEFAULT_SSE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a long-poll request is held when there is no news, before an empty answer. Under
+/// the 30 s that many proxies allow an idle response.
+pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// HTML pages larger than this are served without the live-reload script, rather than read
+/// whole into memory.
+pub const LIVE_RELOAD_MAX_HTML: u64 = 4 * 1024 * 1024;
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone)]
@@ -107,6 +136,27 @@ impl Default for Limits {
     }
 }
 
+/// The change feed's endpoints and timings.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// URL prefix, starting and ending with `/`: `{path}events` and `{path}poll`.
+    pub path: String,
+    pub keep_alive: Duration,
+    pub stall_timeout: Duration,
+    pub poll_timeout: Duration,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            path: DEFAULT_FEED_PATH.to_string(),
+            keep_alive: DEFAULT_SSE_KEEP_ALIVE,
+            stall_timeout: DEFAULT_SSE_STALL_TIMEOUT,
+            poll_timeout: DEFAULT_POLL_TIMEOUT,
+        }
+    }
+}
+
 /// Everything the request path needs to know, fixed for the life of the server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -118,6 +168,9 @@ pub struct Config {
     pub cache_control: String,
     pub limits: Limits,
     pub push: PushConfig,
+    pub feed: FeedConfig,
+    /// Inject the live-reload script into HTML responses.
+    pub live_reload: bool,
 }
 
 impl Config {
@@ -129,6 +182,8 @@ impl Config {
             cache_control: DEFAULT_CACHE_CONTROL.to_string(),
             limits: Limits::default(),
             push: PushConfig::default(),
+            feed: FeedConfig::default(),
+            live_reload: false,
         }
     }
 }

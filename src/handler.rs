@@ -19,6 +19,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tracing::{debug, error, info};
 
 use crate::config::Config;
+use crate::events;
 use crate::files::{self, body, response::Body, OpenFile, Resolved};
 use crate::hints;
 use crate::push::discover::{self, Manifest};
@@ -88,6 +89,11 @@ pub async fn handle(
         .map(|a| a.as_str().to_owned())
         .unwrap_or_else(|| "localhost".to_owned());
     ctx.note_sent(&target);
+
+    if let Some(endpoint) = events::route(&ctx.state, &parts.uri) {
+        let (status, bytes) = endpoint.serve(&parts, respond).await;
+        return access_log(&method, &target, status, bytes, started, None);
+    }
 
     let decision = {
         let (config, method, target, authority) = (

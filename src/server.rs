@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::conn;
 use crate::push::cache::ManifestCache;
+use crate::watch::ChangeFeed;
 
 /// What every connection shares.
 #[derive(Debug)]
@@ -25,17 +26,58 @@ pub struct State {
     pub config: Arc<Config>,
     /// Page manifests shared by all connections.
     pub manifests: ManifestCache,
+    /// Changes under the root, when a watcher runs: the event endpoints and live reload use it.
+    pub changes: Option<Arc<ChangeFeed>>,
     /// One permit per open connection, across all listeners.
     connections: Arc<Semaphore>,
 }
 
 impl State {
     pub fn new(config: Config) -> Arc<Self> {
-        Arc::new(State {
+        Self::build(config, None)
+    }
+
+    /// State whose change endpoints serve `changes`.
+    pub fn with_changes(config: Config, changes: Arc<ChangeFeed>) -> Arc<Self> {
+        Self::build(config, Some(changes))
+    }
+
+    fn build(config: Config, changes: Option<Arc<ChangeFeed>>) -> Arc<Self> {
+        let state = Arc::new(State {
             connections: Arc::new(Semaphore::new(config.limits.max_connections)),
             manifests: ManifestCache::default(),
             config: Arc::new(config),
-        })
+            changes,
+        });
+        if let Some(feed) = &state.changes {
+            state.manifests.set_watched(true);
+            tokio::spawn(invalidate_on_change(feed.subscribe(), Arc::downgrade(&state)));
+        }
+        state
+    }
+}
+
+/// Drops the cached manifests a change touches, for as long as the state lives. A receiver that
+/// lagged lost changes, so it drops them all.
+async fn invalidate_on_change(
+    mut changes: tokio::sync::broadcast::Receiver<Arc<crate::watch::Change>>,
+    state: std::sync::Weak<State>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let received = changes.recv().await;
+        let Some(state) = state.upgrade() else { return };
+        match received {
+            Ok(change) => {
+                let dropped = state.manifests.invalidate(&change.path);
+                tracing::debug!(path = %change.path, dropped, "manifests invalidated");
+            }
+            Err(RecvError::Lagged(missed)) => {
+                warn!(missed, "change feed lagged; dropping every cached manifest");
+                state.manifests.clear();
+            }
+            Err(RecvError::Closed) => return,
+        }
     }
 }
 

@@ -28,6 +28,9 @@ pub struct OpenFile {
     pub validators: Validators,
     pub content_type: HeaderValue,
     pub is_html: bool,
+    /// Bytes served instead of the file's, `len` long (an HTML page with the live-reload script,
+    /// see `live_reload::prepare`). Such a body is always served whole.
+    pub replaced_body: Option<bytes::Bytes>,
 }
 
 /// What a request gets. Matched once, in [`response::head`].
@@ -80,12 +83,16 @@ pub fn resolve(
         }
         Err(err) => return not_servable(config, err),
     };
+    let file = match crate::live_reload::prepare(config, file) {
+        Ok(file) => file,
+        Err(err) => return Resolved::Error(err),
+    };
     match headers::evaluate_preconditions(headers, &file.validators) {
         Precondition::Failed => return Resolved::PreconditionFailed,
         Precondition::NotModified => return Resolved::NotModified(file),
         Precondition::Proceed => {}
     }
-    if method == Method::HEAD {
+    if method == Method::HEAD || file.replaced_body.is_some() {
         return Resolved::File { file, range: None };
     }
     match headers::evaluate_range(headers, &file.validators, file.len) {
@@ -152,6 +159,7 @@ fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {
         is_html,
         file,
         fs_path,
+        replaced_body: None,
     }
 }
 

@@ -118,8 +118,10 @@ fn file_response(
     r.headers_mut()
         .insert(CONTENT_TYPE, file.content_type.clone());
     validator_headers(&mut r, &file, config);
-    r.headers_mut()
-        .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if file.replaced_body.is_none() {
+        r.headers_mut()
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    }
     let (offset, len) = match range {
         Some((start, end)) => {
             *r.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -135,6 +137,8 @@ fn file_response(
     insert(&mut r, CONTENT_LENGTH, len.to_string());
     let body = if len == 0 {
         Body::Empty
+    } else if let Some(bytes) = file.replaced_body {
+        Body::Bytes(bytes)
     } else {
         Body::File {
             file: file.file,

@@ -11,6 +11,7 @@ use h2push::client::{self, ConnectOptions, Connection, FrameLog};
 use h2push::config::Config;
 use h2push::server::{self, State, Transport};
 use h2push::tls;
+use h2push::watch::ChangeFeed;
 use http::{HeaderMap, Method, Request, StatusCode};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -33,12 +34,21 @@ pub fn config(root: &Path) -> Config {
 
 impl TestServer {
     pub async fn start(config: Config) -> TestServer {
+        Self::start_with(State::new(config)).await
+    }
+
+    /// A server with a change feed watching its root, as `h2push serve` runs.
+    pub async fn start_watching(config: Config) -> TestServer {
+        let feed = ChangeFeed::watch(&config.root).expect("watching the root");
+        Self::start_with(State::with_changes(config, feed)).await
+    }
+
+    pub async fn start_with(state: Arc<State>) -> TestServer {
         let certs = TempDir::new().unwrap();
         let (paths, _) = tls::ensure_certs(certs.path()).unwrap();
         let tls_config = tls::server_config(&paths.cert, &paths.key).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = State::new(config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::run(
             listener,
