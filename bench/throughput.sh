@@ -167,6 +167,9 @@ http {
     # The default (1000 requests per connection, then GOAWAY) would make nginx reconnect
     # during the run; the other servers have no such limit.
     keepalive_requests 1000000;
+    # h2o and nghttpd keep served files open between requests; without this nginx opens,
+    # stats and closes the file on every request.
+    open_file_cache max=1000;
     server {
         $listen
         $http2
