@@ -281,6 +281,24 @@ run_h2load() { # URL SECONDS OUTFILE
     H2LOAD_PID=""
 }
 
+# Was anything else using the two cores during the measured run? Busy time of both cores, minus
+# the CPU time of the server (all its processes and threads) and of h2load (the only child this
+# script reaps during the run), in jiffies.
+cpu_busy() { # busy jiffies of SERVER_CPU and CLIENT_CPU together
+    awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" \
+        '$1 == a || ($1 == b && a != b) {t += $2 + $3 + $4 + $7 + $8 + $9} END {print t}' /proc/stat
+}
+server_jiffies() { # PID: utime+stime of the server process and its children
+    local p t=0
+    for p in "$1" $(pgrep -P "$1" || true); do
+        t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+    done
+    echo "$t"
+}
+children_jiffies() { # cutime+cstime of this script: the CPU time of the children it has reaped
+    sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'
+}
+
 field() { # FILE REGEX: the first number captured by a sed regex (empty if none)
     sed -n "s/$2/\1/p" "$1" | head -n1
 }
@@ -305,7 +323,17 @@ bench_one() { # NAME PORT: fills RPS FAILED RSS PROCS CIPHER NOTE for one server
     log "$s: warm-up ${SECONDS_WARMUP}s"
     run_h2load "$url" "$SECONDS_WARMUP" "$RAW/$s.warmup.h2load"
     log "$s: measuring ${SECONDS_MEASURED}s"
+    local busy0 srv0 kids0 t0 busy1 srv1 kids1 t1
+    busy0=$(cpu_busy) srv0=$(server_jiffies "${PID[$s]}") kids0=$(children_jiffies) t0=$(date +%s%N)
     run_h2load "$url" "$SECONDS_MEASURED" "$f"
+    busy1=$(cpu_busy) srv1=$(server_jiffies "${PID[$s]}") kids1=$(children_jiffies) t1=$(date +%s%N)
+    # As % of one core over the run; a few % is this script and the kernel.
+    OTHER[$s]=$(awk -v o="$((busy1 - busy0 - (srv1 - srv0) - (kids1 - kids0)))" -v ns="$((t1 - t0))" \
+        -v hz="$(getconf CLK_TCK)" 'BEGIN {v = o / hz / (ns / 1e9) * 100; printf "%.0f", v < 0 ? 0 : v}')
+    ((OTHER[$s] <= 10)) ||
+        NOTE[$s]="${NOTE[$s]:-}other processes used ${OTHER[$s]}% of a core during the measured run: rerun on a quiet machine; "
+    SERVER_CPU_PCT[$s]=$(awk -v j="$((srv1 - srv0))" -v ns="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "%.0f", j / hz / (ns / 1e9) * 100}')
 
     alive=yes
     kill -0 "${PID[$s]}" 2>/dev/null || alive=no
@@ -355,8 +383,7 @@ bench_one() { # NAME PORT: fills RPS FAILED RSS PROCS CIPHER NOTE for one server
     return 0
 }
 
-declare -A RPS=() FAILED=() RSS=() PROCS=() CIPHER=() NOTE=() OK=()
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A RPS=() FAILED=() RSS=() PROCS=() CIPHER=() NOTE=() OK=() OTHER=() SERVER_CPU_PCT=()
 port=$PORT_BASE
 for s in $SERVERS; do
     ! ss -Htln "sport = :$port" | grep -q . || die "port $port is in use; set BENCH_PORT_BASE"
@@ -376,17 +403,17 @@ done
     echo "h2push throughput benchmark, $(date -Iseconds)"
     echo "h2load -c$CLIENTS -m$STREAMS -t1 -D $SECONDS_MEASURED (after a ${SECONDS_WARMUP}s warm-up), GET /$FILE ($FILE_SIZE bytes), TLS h2, ECDSA P-256"
     echo "servers: one worker pinned to core $SERVER_CPU; h2load pinned to core $CLIENT_CPU; $(nproc) cores, $(uname -r)"
-    echo "load average (1/5/15 min): $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after (anything else running skews the numbers)"
     echo "versions: $(for s in $SERVERS; do
         case $s in
             h2o) h2o --version | head -n1 ;;
             nginx) nginx -v 2>&1 ;;
             nghttpd) echo "nghttpd $(nghttpd --version | awk '{print $NF}')" ;;
-            h2push) echo "h2push $("$H2PUSH_BIN" --version | awk '{print $NF}') ($H2PUSH_BIN)" ;;
+            h2push) echo "h2push $("$H2PUSH_BIN" --version | awk '{print $NF}') ($H2PUSH_BIN, built $(date -r "$H2PUSH_BIN" '+%F %T'))" ;;
         esac
     done | paste -sd';' | sed 's/;/; /g'); $(h2load --version | head -n1)"
     echo
-    printf '%-8s %10s %7s %7s %8s %8s %7s  %s\n' server req/s vs-h2o failed RSS-MiB all-MiB pr/thr tls
+    printf '%-8s %9s %6s %6s %7s %7s %7s %5s %5s  %s\n' \
+        server req/s vs-h2o failed RSS-MiB all-MiB pr/thr cpu% other tls
     base=""
     [[ -z ${OK[h2o]:-} ]] || base=${RPS[h2o]}
     for s in $SERVERS; do
@@ -399,13 +426,16 @@ done
         fi
         read -r rss all <<<"$(awk -v r="${RSS[$s]:-}" 'BEGIN {
             n = split(r, k, " "); if (n == 2) printf "%.1f %.1f", k[1] / 1024, k[2] / 1024; else print "- -" }')"
-        printf '%-8s %10s %7s %7s %8s %8s %7s  %s\n' "$s" "$shown" "$ratio" "${FAILED[$s]}" "$rss" "$all" \
-            "${PROCS[$s]:--}" "${CIPHER[$s]:-?}"
+        printf '%-8s %9s %6s %6s %7s %7s %7s %5s %5s  %s\n' "$s" "$shown" "$ratio" "${FAILED[$s]}" \
+            "$rss" "$all" "${PROCS[$s]:--}" "${SERVER_CPU_PCT[$s]:--}" "${OTHER[$s]:--}" "${CIPHER[$s]:-?}"
     done
     echo
     echo "failed: requests without a 2xx carrying the whole file (h2load failed, non-2xx, never answered, short bodies)."
     echo "RSS-MiB: peak RSS (VmHWM, read at the end of the run) of the process serving the requests (nginx: the worker);"
     echo "all-MiB: the same summed over all the server's processes; pr/thr: its processes/threads at the end."
+    echo "cpu%: the server's CPU time during the measured run, in % of one core (100 = its core was saturated);"
+    echo "other: CPU used on cores $SERVER_CPU and $CLIENT_CPU by anything but the server and h2load, in % of a core: well"
+    echo "above a few % means something else was running and the numbers of that row are not to be trusted."
     for s in $SERVERS; do
         [[ -z ${NOTE[$s]:-} ]] || echo "note: $s: ${NOTE[$s]}"
     done
