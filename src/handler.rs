@@ -95,19 +95,31 @@ pub async fn handle(
         return access_log(&method, &target, status, bytes, started, None);
     }
 
-    let decision = {
-        let (config, method, target, authority) = (
-            ctx.state.config.clone(),
-            method.clone(),
-            target.clone(),
-            authority.clone(),
-        );
-        let state = ctx.state.clone();
-        let headers = parts.headers.clone();
-        tokio::task::spawn_blocking(move || {
-            decide(&config, &state, &method, &target, &authority, &headers)
-        })
-        .await
+    let url_path = target.split('?').next().unwrap_or("/");
+    let decision = match ctx.state.files.get(url_path) {
+        // A small file already in memory: decided here, no blocking-pool trip.
+        Some(file) if method == Method::GET || method == Method::HEAD => {
+            let resolved = files::decide_file(file, &method, &parts.headers);
+            let (response, body) = files::response::head(resolved, &method, &ctx.state.config);
+            Ok(Decision {
+                response,
+                body,
+                page: None,
+            })
+        }
+        _ => {
+            let (state, method, target, authority) = (
+                ctx.state.clone(),
+                method.clone(),
+                target.clone(),
+                authority.clone(),
+            );
+            let headers = parts.headers.clone();
+            tokio::task::spawn_blocking(move || {
+                decide(&state, &method, &target, &authority, &headers)
+            })
+            .await
+        }
     };
     let Decision {
         mut response,
@@ -181,16 +193,21 @@ struct Page {
 /// HTML page, finds its manifest: all of a request's file-system work in one trip to the
 /// blocking pool.
 fn decide(
-    config: &Config,
     state: &State,
     method: &Method,
     target: &str,
     authority: &str,
     headers: &HeaderMap,
 ) -> Decision {
-    let resolved = files::resolve(config, method, target, headers);
+    let config = &state.config;
+    let generation = state.files.generation();
+    let mut resolved = files::resolve(config, method, target, headers);
     if let Resolved::Error(err) = &resolved {
         error!(cause = %err, %target, "serving a file failed");
+    }
+    if let Resolved::File { file, range: None } = &mut resolved {
+        let url_path = target.split('?').next().unwrap_or("/");
+        state.files.insert(&config.root, url_path, file, generation);
     }
     let page = match (&resolved, method) {
         (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
@@ -238,7 +255,7 @@ fn page_manifest(
         return manifest;
     }
     let limits = &config.push.discovery;
-    let html = match read_prefix(&file.file, limits.max_html_bytes) {
+    let html = match file.prefix(limits.max_html_bytes) {
         Ok(html) => html,
         Err(err) => {
             debug!(cause = %err, %target, "reading the page for discovery failed");
@@ -271,22 +288,6 @@ fn page_manifest(
         .manifests
         .insert(authority, page_path, etag.clone(), manifest.clone(), deps);
     manifest
-}
-
-/// Up to `max` bytes from the start of a file, without moving its cursor.
-fn read_prefix(file: &std::fs::File, max: usize) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let len = file.metadata()?.len().min(max as u64) as usize;
-    let mut buf = vec![0; len];
-    let mut filled = 0;
-    while filled < len {
-        match file.read_at(&mut buf[filled..], filled as u64)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    buf.truncate(filled);
-    Ok(buf)
 }
 
 /// What early delivery did for one page.

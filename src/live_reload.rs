@@ -8,13 +8,13 @@
 //! injected page are answered with the whole page (200). Without the flag nothing here runs and
 //! pages are byte-identical to their files.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 
 use bytes::Bytes;
 use tracing::debug;
 
 use crate::config::{Config, LIVE_RELOAD_MAX_HTML};
-use crate::files::OpenFile;
+use crate::files::{OpenFile, Source};
 
 /// Marks an ETag as the live-reload representation of the file.
 pub const ETAG_SUFFIX: &str = "-lr";
@@ -75,14 +75,11 @@ pub fn prepare(config: &Config, mut file: OpenFile) -> io::Result<OpenFile> {
         debug!(path = %file.fs_path.display(), "page too large for live reload: served as is");
         return Ok(file);
     }
-    let mut html = Vec::with_capacity(file.len as usize);
-    file.file.seek(SeekFrom::Start(0))?;
-    (&file.file)
-        .take(LIVE_RELOAD_MAX_HTML)
-        .read_to_end(&mut html)?;
+    let html = file.prefix(LIVE_RELOAD_MAX_HTML as usize)?;
     let page = inject(&html, &config.feed.path);
     file.len = page.len() as u64;
-    file.replaced_body = Some(Bytes::from(page));
+    file.source = Source::Memory(Bytes::from(page));
+    file.whole_only = true;
     let etag = &mut file.validators.etag;
     etag.insert_str(etag.len() - 1, ETAG_SUFFIX);
     Ok(file)

@@ -17,6 +17,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::conn;
+use crate::files::cache::FileCache;
 use crate::push::cache::ManifestCache;
 use crate::watch::ChangeFeed;
 
@@ -26,6 +27,8 @@ pub struct State {
     pub config: Arc<Config>,
     /// Page manifests shared by all connections.
     pub manifests: ManifestCache,
+    /// Small files served from memory (only while a watcher runs).
+    pub files: FileCache,
     /// Changes under the root, when a watcher runs: the event endpoints and live reload use it.
     pub changes: Option<Arc<ChangeFeed>>,
     /// One permit per open connection, across all listeners.
@@ -46,18 +49,22 @@ impl State {
         let state = Arc::new(State {
             connections: Arc::new(Semaphore::new(config.limits.max_connections)),
             manifests: ManifestCache::default(),
+            files: FileCache::new(changes.is_some() && !config.follow_symlinks),
             config: Arc::new(config),
             changes,
         });
         if let Some(feed) = &state.changes {
             state.manifests.set_watched(true);
-            tokio::spawn(invalidate_on_change(feed.subscribe(), Arc::downgrade(&state)));
+            tokio::spawn(invalidate_on_change(
+                feed.subscribe(),
+                Arc::downgrade(&state),
+            ));
         }
         state
     }
 }
 
-/// Drops the cached manifests a change touches, for as long as the state lives. A receiver that
+/// Drops the cached manifests and files a change touches, for as long as the state lives. A receiver that
 /// lagged lost changes, so it drops them all.
 async fn invalidate_on_change(
     mut changes: tokio::sync::broadcast::Receiver<Arc<crate::watch::Change>>,
@@ -70,11 +77,16 @@ async fn invalidate_on_change(
         match received {
             Ok(change) => {
                 let dropped = state.manifests.invalidate(&change.path);
-                tracing::debug!(path = %change.path, dropped, "manifests invalidated");
+                state.files.invalidate(&change.path);
+                tracing::debug!(path = %change.path, dropped, "caches invalidated");
             }
             Err(RecvError::Lagged(missed)) => {
-                warn!(missed, "change feed lagged; dropping every cached manifest");
+                warn!(
+                    missed,
+                    "change feed lagged; dropping every cached manifest and file"
+                );
                 state.manifests.clear();
+                state.files.clear();
             }
             Err(RecvError::Closed) => return,
         }

@@ -365,3 +365,70 @@ async fn shutdown_finishes_in_flight_streams_then_stops() {
         "no longer accepting"
     );
 }
+
+/// With a watcher running, small files are served from memory: the answers must be exactly the
+/// ones the disk path gives, and an edit must show once the watcher has reported it.
+#[tokio::test]
+async fn files_served_from_memory_match_the_disk_and_follow_edits() {
+    let dir = demo_site();
+    let disk = TestServer::start(config(dir.path())).await;
+    let memory = TestServer::start_watching(config(dir.path())).await;
+    assert!(memory.state.files.is_enabled() && !disk.state.files.is_enabled());
+    let (d, m) = (disk.client().await, memory.client().await);
+
+    let warm = m.get("/style.css").await;
+    assert!(
+        memory.state.files.get("/style.css").is_some(),
+        "kept after the first GET"
+    );
+    let etag = warm.header("etag").to_string();
+    let requests = [
+        ("/style.css", vec![]),
+        ("/style.css?x=1", vec![]),
+        ("/style.css", vec![("if-none-match", etag.as_str())]),
+        ("/style.css", vec![("if-match", "\"nope\"")]),
+        ("/style.css", vec![("range", "bytes=5-9")]),
+        ("/style.css", vec![("range", "bytes=500-")]),
+        ("/%73tyle.css", vec![]),
+    ];
+    for (path, headers) in &requests {
+        let build = |c: &common::Client, method: Method| {
+            let mut b = c.request(method, path);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(()).unwrap()
+        };
+        for method in [Method::GET, Method::HEAD] {
+            let (a, b) = (
+                d.send(build(&d, method.clone())).await,
+                m.send(build(&m, method.clone())).await,
+            );
+            assert_eq!(
+                (a.status, &a.body),
+                (b.status, &b.body),
+                "{method} {path} {headers:?}"
+            );
+            assert_eq!(a.headers, b.headers, "{method} {path} {headers:?}");
+        }
+    }
+
+    std::fs::write(
+        dir.path().join("style.css"),
+        b"body { color: #456; } /* edited */\n",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let r = m.get("/style.css").await;
+        if r.body == b"body { color: #456; } /* edited */\n" {
+            assert_eq!(r.header("content-length"), r.body.len().to_string());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving the old file"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

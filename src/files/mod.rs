@@ -5,6 +5,7 @@
 //! blocking pool; what it returns is an owned [`Resolved`] that the async side turns into frames.
 
 pub mod body;
+pub mod cache;
 pub mod headers;
 pub mod path;
 pub mod response;
@@ -19,18 +20,50 @@ use crate::config::Config;
 use headers::{Precondition, RangeRequest, Validators};
 use path::PathError;
 
+/// Where a response body's bytes come from.
+#[derive(Debug)]
+pub enum Source {
+    /// An open file, read as the body is sent.
+    Disk(File),
+    /// Bytes already in memory (a small file, a cached one, or an injected page).
+    Memory(bytes::Bytes),
+}
+
 /// A file opened for a response, with what its headers need.
 #[derive(Debug)]
 pub struct OpenFile {
-    pub file: File,
+    pub source: Source,
     pub fs_path: PathBuf,
     pub len: u64,
     pub validators: Validators,
     pub content_type: HeaderValue,
     pub is_html: bool,
-    /// Bytes served instead of the file's, `len` long (an HTML page with the live-reload script,
-    /// see `live_reload::prepare`). Such a body is always served whole.
-    pub replaced_body: Option<bytes::Bytes>,
+    /// Served whole even when a range is asked for: the body is not the file's own bytes (an
+    /// HTML page with the live-reload script, see `live_reload::prepare`).
+    pub whole_only: bool,
+}
+
+impl OpenFile {
+    /// Up to `max` bytes from the start of the body, without moving a file's cursor.
+    pub fn prefix(&self, max: usize) -> io::Result<Vec<u8>> {
+        match &self.source {
+            Source::Memory(bytes) => Ok(bytes[..bytes.len().min(max)].to_vec()),
+            Source::Disk(file) => {
+                use std::os::unix::fs::FileExt;
+                let len = self.len.min(max as u64) as usize;
+                let mut buf = vec![0; len];
+                let mut filled = 0;
+                while filled < len {
+                    match file.read_at(&mut buf[filled..], filled as u64)? {
+                        0 => break,
+                        n => filled += n,
+                    }
+                }
+                buf.truncate(filled);
+                Ok(buf)
+            }
+        }
+    }
 }
 
 /// What a request gets. Matched once, in [`response::head`].
@@ -87,12 +120,18 @@ pub fn resolve(
         Ok(file) => file,
         Err(err) => return Resolved::Error(err),
     };
+    decide_file(file, method, headers)
+}
+
+/// What a GET or HEAD of an opened file gets: conditional requests, then ranges. Pure, so a
+/// file served from memory is decided without the blocking pool.
+pub fn decide_file(file: OpenFile, method: &Method, headers: &HeaderMap) -> Resolved {
     match headers::evaluate_preconditions(headers, &file.validators) {
         Precondition::Failed => return Resolved::PreconditionFailed,
         Precondition::NotModified => return Resolved::NotModified(file),
         Precondition::Proceed => {}
     }
-    if method == Method::HEAD || file.replaced_body.is_some() {
+    if method == Method::HEAD || file.whole_only {
         return Resolved::File { file, range: None };
     }
     match headers::evaluate_range(headers, &file.validators, file.len) {
@@ -157,9 +196,9 @@ fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {
         validators: Validators::new(modified, meta.len()),
         len: meta.len(),
         is_html,
-        file,
+        source: Source::Disk(file),
         fs_path,
-        replaced_body: None,
+        whole_only: false,
     }
 }
 

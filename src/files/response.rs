@@ -10,7 +10,7 @@ use http::header::{
 };
 use http::{HeaderValue, Method, Response, StatusCode};
 
-use super::{OpenFile, Resolved};
+use super::{OpenFile, Resolved, Source};
 use crate::config::{Config, HTML_CACHE_CONTROL};
 
 /// What follows the response HEADERS.
@@ -118,7 +118,7 @@ fn file_response(
     r.headers_mut()
         .insert(CONTENT_TYPE, file.content_type.clone());
     validator_headers(&mut r, &file, config);
-    if file.replaced_body.is_none() {
+    if !file.whole_only {
         r.headers_mut()
             .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
@@ -135,16 +135,10 @@ fn file_response(
         None => (0, file.len),
     };
     insert(&mut r, CONTENT_LENGTH, len.to_string());
-    let body = if len == 0 {
-        Body::Empty
-    } else if let Some(bytes) = file.replaced_body {
-        Body::Bytes(bytes)
-    } else {
-        Body::File {
-            file: file.file,
-            offset,
-            len,
-        }
+    let body = match file.source {
+        _ if len == 0 => Body::Empty,
+        Source::Memory(bytes) => Body::Bytes(bytes.slice(offset as usize..(offset + len) as usize)),
+        Source::Disk(file) => Body::File { file, offset, len },
     };
     (r, body)
 }

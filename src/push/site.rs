@@ -1,8 +1,6 @@
 //! The served directory as discovery sees it: the same path rules as a direct request
 //! (`files::open_url_path`), so only files a client could fetch are ever hinted or pushed.
 
-use std::io::Read;
-
 use super::discover::SiteFiles;
 use crate::config::Config;
 use crate::files::{self, Opened};
@@ -20,11 +18,7 @@ impl SiteFiles for Root<'_> {
 
     fn read(&self, url_path: &str, max: usize) -> Option<Vec<u8>> {
         match files::open_url_path(self.0, url_path) {
-            Ok(Opened::File(file)) => {
-                let mut bytes = Vec::with_capacity(file.len.min(max as u64) as usize);
-                file.file.take(max as u64).read_to_end(&mut bytes).ok()?;
-                Some(bytes)
-            }
+            Ok(Opened::File(file)) => file.prefix(max).ok(),
             _ => None,
         }
     }
