@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, Instrument};
 
+use crate::coalesce::Coalesce;
 use crate::config::{CONNECTION_WINDOW, MAX_SEND_BUFFER, STREAM_WINDOW};
 use crate::handler::{self, ConnCtx};
 use crate::server::{State, Transport};
@@ -76,6 +77,7 @@ async fn serve_h2<IO>(
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_send_buffer_size(MAX_SEND_BUFFER);
+    let io = Coalesce::new(io);
     let mut conn = match tokio::time::timeout(limits.handshake_timeout, builder.handshake(io)).await
     {
         Ok(Ok(conn)) => conn,
@@ -89,6 +91,9 @@ async fn serve_h2<IO>(
         tokio::select! {
             next = conn.accept() => match next {
                 Some(Ok((request, respond))) => {
+                    let Err((request, respond)) = handler::answer_from_memory(request, respond, &ctx) else {
+                        continue;
+                    };
                     let guard = activity.start();
                     let ctx = ctx.clone();
                     tokio::spawn(

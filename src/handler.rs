@@ -68,6 +68,44 @@ impl ConnCtx {
     }
 }
 
+/// Answers a GET or HEAD of a small file kept in memory right away, on the connection's own
+/// task: no task, no blocking-pool trip, and the response joins the connection's current write
+/// batch. Gives the request back when it needs [`handle`].
+#[allow(clippy::result_large_err)]
+pub fn answer_from_memory(
+    request: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    ctx: &ConnCtx,
+) -> Result<(), (Request<RecvStream>, SendResponse<Bytes>)> {
+    let method = request.method();
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let url_path = target.split('?').next().unwrap_or("/");
+    let file = match ctx.state.files.get(url_path) {
+        Some(file) if method == Method::GET || method == Method::HEAD => file,
+        _ => return Err((request, respond)),
+    };
+    let started = Instant::now();
+    ctx.note_sent(target);
+    let resolved = files::decide_file(file, method, request.headers());
+    let (response, body) = files::response::head(resolved, method, &ctx.state.config);
+    let status = response.status();
+    let bytes = body.len();
+    let sent = match (respond.send_response(response, body.is_empty()), body) {
+        (Ok(mut stream), Body::Bytes(bytes)) => stream.send_data(bytes, true),
+        (Ok(_), _) => Ok(()),
+        (Err(err), _) => Err(err),
+    };
+    let bytes = match sent {
+        Ok(()) => bytes,
+        Err(err) => {
+            debug!(cause = %err, %target, "response not completed");
+            0
+        }
+    };
+    access_log(method, target, status, bytes, started, None);
+    Ok(())
+}
+
 /// Answers one request stream.
 pub async fn handle(
     request: Request<RecvStream>,
@@ -95,31 +133,16 @@ pub async fn handle(
         return access_log(&method, &target, status, bytes, started, None);
     }
 
-    let url_path = target.split('?').next().unwrap_or("/");
-    let decision = match ctx.state.files.get(url_path) {
-        // A small file already in memory: decided here, no blocking-pool trip.
-        Some(file) if method == Method::GET || method == Method::HEAD => {
-            let resolved = files::decide_file(file, &method, &parts.headers);
-            let (response, body) = files::response::head(resolved, &method, &ctx.state.config);
-            Ok(Decision {
-                response,
-                body,
-                page: None,
-            })
-        }
-        _ => {
-            let (state, method, target, authority) = (
-                ctx.state.clone(),
-                method.clone(),
-                target.clone(),
-                authority.clone(),
-            );
-            let headers = parts.headers.clone();
-            tokio::task::spawn_blocking(move || {
-                decide(&state, &method, &target, &authority, &headers)
-            })
+    let decision = {
+        let (state, method, target, authority) = (
+            ctx.state.clone(),
+            method.clone(),
+            target.clone(),
+            authority.clone(),
+        );
+        let headers = parts.headers.clone();
+        tokio::task::spawn_blocking(move || decide(&state, &method, &target, &authority, &headers))
             .await
-        }
     };
     let Decision {
         mut response,

@@ -22,6 +22,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod coalesce;
 pub mod config;
 pub mod conn;
 pub mod events;
