@@ -449,15 +449,20 @@ pub fn cert(args: CertArgs) -> Result<()> {
 
 /// The runtime for `serve`, with `--threads` workers.
 pub fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if let Some(n) = threads {
-        if n == 0 {
-            return Err(usage("--threads must be at least 1"));
+    let mut builder = match threads {
+        Some(0) => return Err(usage("--threads must be at least 1")),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
         }
-        builder.worker_threads(n);
-    }
-    builder.build().context("starting the async runtime")
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder
+        .enable_all()
+        .max_blocking_threads(config::MAX_BLOCKING_THREADS)
+        .build()
+        .context("starting the async runtime")
 }
 
 #[cfg(test)]

@@ -40,6 +40,10 @@ pub const BODY_CHUNK: usize = 64 * 1024;
 /// Most bytes h2 may buffer for sending per stream before `poll_capacity` makes us wait.
 pub const MAX_SEND_BUFFER: usize = 256 * 1024;
 
+/// Threads for file-system work (opening files, parsing pages). Tokio's default of 512 let a
+/// burst of first requests start hundreds of threads that then sat idle.
+pub const MAX_BLOCKING_THREADS: usize = 64;
+
 /// `Cache-Control` for files other than HTML, unless `--cache-control` says otherwise.
 pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=3600";
 
