@@ -34,6 +34,10 @@ const PUSH_UNKNOWN: u8 = 0;
 const PUSH_WORKS: u8 = 1;
 const PUSH_REFUSED: u8 = 2;
 
+/// Paths a connection remembers as pushed or requested. Past it, a long-lived connection may
+/// push an asset it already sent: a wasted push, never a wrong response.
+pub const MAX_DIARY_ENTRIES: usize = 4096;
+
 /// What the streams of one connection share.
 #[derive(Debug)]
 pub struct ConnCtx {
@@ -57,10 +61,10 @@ impl ConnCtx {
     }
 
     fn note_sent(&self, path: &str) {
-        self.diary
-            .lock()
-            .expect("diary poisoned")
-            .insert(path.to_owned());
+        let mut diary = self.diary.lock().expect("diary poisoned");
+        if diary.len() < MAX_DIARY_ENTRIES {
+            diary.insert(path.to_owned());
+        }
     }
 
     fn already_sent(&self, path: &str) -> bool {

@@ -354,3 +354,53 @@ async fn an_edited_stylesheet_changes_the_next_manifest() {
         .unwrap();
     assert_eq!(font.body, [9u8; 100]);
 }
+
+/// Loads `/` until `wanted` are all pushed, or fails after 3 s.
+async fn until_pushed(server: &TestServer, wanted: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let load = server
+            .client_with(server.options(true))
+            .await
+            .load("/")
+            .await;
+        let paths = load.pushed_paths();
+        if wanted.iter().all(|w| paths.contains(w)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "manifest still stale: {paths:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_the_watcher_a_new_file_or_an_edited_stylesheet_changes_the_next_manifest() {
+    let dir = push_site();
+    let page = PAGE.replace("</body>", "<img src=\"img/later.png\"></body>");
+    std::fs::write(dir.path().join("index.html"), &page).unwrap();
+    let server = TestServer::start_watching(config(dir.path())).await;
+    let before = server
+        .client_with(server.options(true))
+        .await
+        .load("/")
+        .await;
+    assert!(
+        !before.pushed_paths().contains(&"/img/later.png"),
+        "not there yet"
+    );
+    assert_eq!(server.state.manifests.len(), 1);
+
+    // Neither the page nor its CSS changes: a file it links appears.
+    std::fs::write(dir.path().join("img/later.png"), [3u8; 64]).unwrap();
+    until_pushed(&server, &["/img/later.png"]).await;
+
+    // The stylesheet gains a font.
+    std::fs::write(dir.path().join("fonts/g.woff2"), [9u8; 100]).unwrap();
+    let edited =
+        format!("{SITE_CSS}@font-face {{ font-family: G; src: url('../fonts/g.woff2'); }}\n");
+    std::fs::write(dir.path().join("css/site.css"), edited).unwrap();
+    until_pushed(&server, &["/img/later.png", "/fonts/g.woff2"]).await;
+}

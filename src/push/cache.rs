@@ -74,6 +74,14 @@ impl ManifestCache {
         let mut touches: HashSet<String> = deps.iter().map(|(p, _)| p.clone()).collect();
         touches.insert(page.to_owned());
         touches.extend(manifest.assets.iter().map(|a| a.file_path.clone()));
+        // A link to a file that does not exist yet: its creation must rebuild the manifest.
+        touches.extend(
+            manifest
+                .skipped
+                .iter()
+                .filter_map(|s| url::Url::parse(&s.url).ok())
+                .map(|u| u.path().to_owned()),
+        );
         let mut entries = self.entries.lock().expect("manifest cache poisoned");
         if entries.len() >= MAX_CACHED_MANIFESTS {
             entries.clear();
