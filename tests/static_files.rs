@@ -432,3 +432,37 @@ async fn files_served_from_memory_match_the_disk_and_follow_edits() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `--h2c`: the same server over cleartext HTTP/2 with prior knowledge.
+#[tokio::test]
+async fn cleartext_h2_with_prior_knowledge() {
+    let dir = demo_site();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = h2push::server::State::new(config(dir.path()));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(h2push::server::run(
+        listener,
+        h2push::server::Transport::Cleartext,
+        state,
+        shutdown.clone(),
+    ));
+    let options = h2push::client::ConnectOptions {
+        tls: None,
+        server_name: "localhost".into(),
+        enable_push: true,
+        stream_window: None,
+        connection_window: None,
+        frame_log: None,
+    };
+    let conn = h2push::client::connect(addr, &options).await.unwrap();
+    let client = common::Client {
+        conn,
+        frame_log: None,
+        authority: format!("127.0.0.1:{}", addr.port()),
+    };
+    let r = client.get("/style.css").await;
+    assert_eq!((r.status, r.body.as_slice()), (StatusCode::OK, STYLE));
+    shutdown.cancel();
+    task.await.unwrap();
+}
