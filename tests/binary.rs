@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::site;
+use common::{site, tool};
 use h2push::client::{self, ConnectOptions};
 use http::{Request, StatusCode};
 
@@ -211,24 +211,6 @@ fn sigterm_exits_0() {
     let dir = site(&[("a.txt", b"a")]);
     let served = Served::start(dir.path(), &[]);
     assert_eq!(served.terminate().code(), Some(0));
-}
-
-/// The path of `tool`, or `None` (skip) — a failure where CI requires interop tools.
-fn tool(name: &str) -> Option<String> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if found.is_none() {
-        assert!(
-            std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
-            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install nghttp2-client curl"
-        );
-        eprintln!("skipping: {name} not installed (apt-get install nghttp2-client curl)");
-    }
-    found
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{config, site, Client, TestServer};
+use common::{config, site, tool, Client, TestServer};
 use h2::RecvStream;
 use http::{Method, Request, StatusCode};
 use serde_json::Value;
@@ -483,24 +483,6 @@ async fn a_stalled_reader_does_not_hold_up_another_stream() {
     .await;
     assert_eq!(ended.reason(), Some(h2::Reason::CANCEL), "{ended}");
     assert!(received <= 4096, "{received} bytes past a 4 KiB window");
-}
-
-/// The path of `tool`, or `None` (skip) — a failure where CI requires interop tools.
-fn tool(name: &str) -> Option<String> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if found.is_none() {
-        assert!(
-            std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
-            "{name} is required (H2PUSH_REQUIRE_INTEROP is set)"
-        );
-        eprintln!("skipping: {name} not installed");
-    }
-    found
 }
 
 #[tokio::test]

@@ -259,3 +259,22 @@ impl Client {
         }
     }
 }
+
+/// The path of an interop tool, or `None` to skip the test. Where CI requires interop tools
+/// (`H2PUSH_REQUIRE_INTEROP` set), a missing tool fails the test instead.
+pub fn tool(name: &str) -> Option<String> {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if found.is_none() {
+        assert!(
+            std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
+            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install nghttp2-client curl chromium libnss3-tools"
+        );
+        eprintln!("skipping: {name} not installed (apt-get install nghttp2-client curl chromium libnss3-tools)");
+    }
+    found
+}
