@@ -121,7 +121,10 @@ pub fn page_url_path(config: &Config, arg: &str) -> Result<String, String> {
         candidates.push(arg.to_owned());
     }
     let rel = arg.trim_start_matches('/');
-    candidates.push(encode_path(rel.split('/'), rel.ends_with('/') || rel.is_empty()));
+    candidates.push(encode_path(
+        rel.split('/'),
+        rel.ends_with('/') || rel.is_empty(),
+    ));
     if let Ok(real) = Path::new(arg).canonicalize() {
         if let Ok(inside) = real.strip_prefix(&config.root) {
             let segments: Vec<_> = inside.iter().map(|s| s.to_string_lossy()).collect();
@@ -535,7 +538,10 @@ mod tests {
                 ("/img/big.png", "hint", Some("budget-bytes")),
             ]
         );
-        assert_eq!((page.pushed, page.pushed_bytes, page.hinted), (2, 32_000, 1));
+        assert_eq!(
+            (page.pushed, page.pushed_bytes, page.hinted),
+            (2, 32_000, 1)
+        );
         assert_eq!(page.skipped.len(), 1);
 
         let mut off = config(1024 * 1024);
@@ -609,7 +615,10 @@ mod tests {
 
     #[test]
     fn url_paths_are_percent_encoded_segments() {
-        assert_eq!(encode_path(["a b", "c.html"].into_iter(), false), "/a%20b/c.html");
+        assert_eq!(
+            encode_path(["a b", "c.html"].into_iter(), false),
+            "/a%20b/c.html"
+        );
         assert_eq!(encode_path(["docs"].into_iter(), true), "/docs/");
         assert_eq!(encode_path(std::iter::empty(), true), "/");
     }
