@@ -43,6 +43,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Write a local CA and a localhost certificate signed by it, and print where they are.
     Cert(CertArgs),
+    /// Show what `serve` would push or hint for each page: every asset, its size, where it was
+    /// found, and push / hint / skipped with the reason.
+    Scan(ScanArgs),
 }
 
 impl Command {
@@ -175,6 +178,40 @@ pub struct CertArgs {
     pub force: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directory to scan, as `serve` would serve it [default: ./site, or the repository's site/]
+    pub dir: Option<PathBuf>,
+
+    /// Pages to scan (URL paths like /docs/, or paths under DIR) [default: every *.html under DIR]
+    #[arg(requires = "dir")]
+    pub pages: Vec<String>,
+
+    /// Print JSON for scripts instead of the table
+    #[arg(long)]
+    pub json: bool,
+
+    /// The origin the site is served from: absolute links to it count as same-origin
+    #[arg(long, default_value = crate::push::scan::DEFAULT_SCAN_ORIGIN, value_name = "URL")]
+    pub origin: String,
+
+    /// Plan as `serve --push on|off` would
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub push: Switch,
+
+    /// Most assets pushed per page (the rest are hinted), as for `serve`
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
+    pub push_max_assets: usize,
+
+    /// Most bytes of assets pushed per page (the rest are hinted), as for `serve`
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
+    pub push_max_bytes: u64,
+
+    /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them
+    #[arg(long)]
+    pub follow_symlinks: bool,
+}
+
 /// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -204,19 +241,24 @@ fn default_site_dir() -> PathBuf {
     }
 }
 
-/// Turns flags into a validated [`Config`]. A missing directory is a usage error.
-pub fn build_config(args: &ServeArgs) -> Result<Config> {
-    let dir = args.dir.clone().unwrap_or_else(default_site_dir);
+/// The canonical root for a DIR argument (or the default site); `verb` words the error.
+fn site_root(dir: Option<&PathBuf>, verb: &str) -> Result<PathBuf> {
+    let dir = dir.cloned().unwrap_or_else(default_site_dir);
     let root = dir
         .canonicalize()
-        .map_err(|e| usage(format!("cannot serve {}: {e}", dir.display())))?;
+        .map_err(|e| usage(format!("cannot {verb} {}: {e}", dir.display())))?;
     if !root.is_dir() {
         return Err(usage(format!(
-            "cannot serve {}: not a directory",
+            "cannot {verb} {}: not a directory",
             dir.display()
         )));
     }
-    let mut config = Config::new(root);
+    Ok(root)
+}
+
+/// Turns flags into a validated [`Config`]. A missing directory is a usage error.
+pub fn build_config(args: &ServeArgs) -> Result<Config> {
+    let mut config = Config::new(site_root(args.dir.as_ref(), "serve")?);
     config.follow_symlinks = args.follow_symlinks;
     if let Some(cc) = &args.cache_control {
         http::HeaderValue::from_str(cc).map_err(|_| {
@@ -445,6 +487,46 @@ pub fn cert(args: CertArgs) -> Result<()> {
         ca.display()
     );
     Ok(())
+}
+
+/// `h2push scan`: builds the same [`Config`] `serve` would, scans, prints the table or JSON.
+pub fn scan(args: ScanArgs) -> Result<()> {
+    use crate::push::scan::{self, Pages};
+    let mut config = Config::new(site_root(args.dir.as_ref(), "scan")?);
+    config.follow_symlinks = args.follow_symlinks;
+    config.push.push = args.push.on();
+    config.push.max_assets = args.push_max_assets;
+    config.push.max_bytes = args.push_max_bytes;
+    let origin = url::Url::parse(&args.origin)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        .ok_or_else(|| usage(format!("--origin {:?} is not an http(s) URL", args.origin)))?;
+    let pages = if args.pages.is_empty() {
+        Pages::All
+    } else {
+        let pages = args
+            .pages
+            .iter()
+            .map(|page| scan::page_url_path(&config, page).map_err(usage))
+            .collect::<Result<Vec<_>>>()?;
+        Pages::These(pages)
+    };
+    let report = scan::scan(&config, &origin, pages);
+    let text = if args.json {
+        scan::render_json(&report) + "\n"
+    } else {
+        scan::render_table(&report)
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the report"),
+    }
 }
 
 /// The runtime for `serve`, with `--threads` workers.

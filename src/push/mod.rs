@@ -10,4 +10,5 @@ pub mod cache;
 pub mod css;
 pub mod discover;
 pub mod policy;
+pub mod scan;
 pub mod site;

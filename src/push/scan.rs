@@ -1,0 +1,638 @@
+//! `h2push scan`: what the server would deliver early for each page of a site, without serving
+//! it.
+//!
+//! Pages are found by walking the root the way a client can reach it (dotfiles hidden, the
+//! same [`files::open_url_path`] rules), parsed with the server's own discovery over
+//! [`Root`], and planned with [`policy::plan`] as a fresh connection that allows push would
+//! get them — so the table shows budget effects exactly as `serve` applies them. Pages are
+//! parsed in parallel on scoped threads. Shaping (table, JSON) is pure and unit-tested here.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use url::Url;
+
+use super::discover::{self, Manifest, SiteFiles, Skipped};
+use super::policy::{self, Action};
+use super::site::Root;
+use crate::config::Config;
+use crate::files::{self, Opened};
+
+/// Most HTML pages one scan looks at. A site walk that finds more stops there and says so: a
+/// runaway tree (a mirrored archive, a symlink farm) must not keep the command busy for hours.
+pub const MAX_SCAN_PAGES: usize = 100_000;
+
+/// Deepest directory nesting the walk descends into. Real sites are a handful of levels deep;
+/// the bound keeps a pathological tree from exhausting file descriptors or stack.
+pub const MAX_WALK_DEPTH: usize = 64;
+
+/// Most worker threads parsing pages at once; below it, one per available core.
+pub const MAX_SCAN_THREADS: usize = 16;
+
+/// The origin pages are taken to be served from, unless `--origin` says otherwise: the
+/// address `serve` listens on by default. Absolute links to it count as same-origin.
+pub const DEFAULT_SCAN_ORIGIN: &str = "https://localhost:8443/";
+
+/// What a scan is asked to look at.
+#[derive(Debug, Clone)]
+pub enum Pages {
+    /// Every `*.html` / `*.htm` file under the root.
+    All,
+    /// These URL paths (already checked with [`page_url_path`]).
+    These(Vec<String>),
+}
+
+/// One asset of one page, and what the server would do with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetRow {
+    /// Request path with its query, as it would be promised or hinted.
+    pub path: String,
+    /// The preload `as` (`style`, `font`, `script`, `image`, `fetch`; empty for other).
+    #[serde(rename = "as")]
+    pub dest: &'static str,
+    pub module: bool,
+    pub size: u64,
+    /// URL path of the page or of the CSS file that referenced it.
+    pub found_in: String,
+    /// `push` or `hint`.
+    pub action: &'static str,
+    /// Why it is only hinted: a stable kebab-case code (`budget-bytes`, …), null when pushed.
+    pub reason: Option<&'static str>,
+}
+
+/// One page's manifest and plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageReport {
+    /// URL path of the page.
+    pub page: String,
+    pub assets: Vec<AssetRow>,
+    /// References that did not become assets, with why.
+    pub skipped: Vec<Skipped>,
+    pub pushed: usize,
+    pub pushed_bytes: u64,
+    pub hinted: usize,
+    /// Set when the page could not be read; its manifest is then empty.
+    pub error: Option<String>,
+}
+
+/// Totals over a scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub pages: usize,
+    /// Asset rows over all pages (an asset used by ten pages counts ten times).
+    pub assets: usize,
+    /// Distinct asset paths over all pages.
+    pub distinct_assets: usize,
+    pub pushed: usize,
+    pub hinted: usize,
+    pub skipped: usize,
+    /// Pages left out because the walk reached [`MAX_SCAN_PAGES`].
+    pub pages_not_scanned: usize,
+    pub threads: usize,
+    /// Wall time of the walk and of every page's discovery and plan (not of printing).
+    pub millis: f64,
+}
+
+/// Everything `scan` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub root: String,
+    pub origin: String,
+    pub push: bool,
+    pub push_max_assets: usize,
+    pub push_max_bytes: u64,
+    pub pages: Vec<PageReport>,
+    pub summary: Summary,
+}
+
+/// The URL path a PAGE argument names under the root, checked to be a servable HTML file.
+///
+/// `arg` may be a URL path (`/docs/`, `/a%20b.html`), a path relative to the root
+/// (`docs/index.html`), or a file-system path that lies under the root (`site/about.html`).
+pub fn page_url_path(config: &Config, arg: &str) -> Result<String, String> {
+    let mut candidates = Vec::new();
+    if arg.starts_with('/') {
+        // Already a URL path, possibly percent-encoded.
+        candidates.push(arg.to_owned());
+    }
+    let rel = arg.trim_start_matches('/');
+    candidates.push(encode_path(
+        rel.split('/'),
+        rel.ends_with('/') || rel.is_empty(),
+    ));
+    if let Ok(real) = Path::new(arg).canonicalize() {
+        if let Ok(inside) = real.strip_prefix(&config.root) {
+            let segments: Vec<_> = inside.iter().map(|s| s.to_string_lossy()).collect();
+            candidates.push(encode_path(
+                segments.iter().map(|s| s.as_ref()),
+                real.is_dir(),
+            ));
+        }
+    }
+    for url_path in candidates {
+        match files::open_url_path(config, &url_path) {
+            Ok(Opened::File(file)) if file.is_html => return Ok(url_path),
+            Ok(Opened::File(_)) => return Err(format!("{arg} is not an HTML page")),
+            Ok(Opened::Directory) => match files::open_url_path(config, &format!("{url_path}/")) {
+                Ok(Opened::File(file)) if file.is_html => return Ok(format!("{url_path}/")),
+                _ => continue,
+            },
+            Err(_) => continue,
+        }
+    }
+    Err(format!(
+        "no servable page {arg} under {}",
+        config.root.display()
+    ))
+}
+
+/// `/`-joined, percent-encoded URL path from plain segments.
+fn encode_path<'a>(segments: impl Iterator<Item = &'a str>, trailing_slash: bool) -> String {
+    let mut url = Url::parse("https://h/").expect("static URL");
+    {
+        let mut path = url.path_segments_mut().expect("https has a path");
+        path.clear();
+        path.extend(segments.filter(|s| !s.is_empty()));
+        if trailing_slash {
+            path.push("");
+        }
+    }
+    url.path().to_owned()
+}
+
+/// Every HTML page a client could request under the root, as sorted URL paths, and how many
+/// were left out past [`MAX_SCAN_PAGES`]. Dot-entries are skipped as the server hides them
+/// (`.well-known` excepted); symlinked directories are not descended into (no cycles), and
+/// every page is checked with [`files::open_url_path`], so a symlink out of the root is left
+/// out exactly when `serve` would refuse it.
+pub fn find_pages(config: &Config) -> (Vec<String>, usize) {
+    let mut pages = Vec::new();
+    let mut over = 0;
+    let mut stack = vec![(config.root.clone(), Vec::<String>::new())];
+    while let Some((dir, segments)) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue; // Not UTF-8: no URL names it.
+            };
+            if name.starts_with('.') && name != ".well-known" {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let mut child = segments.clone();
+            child.push(name.clone());
+            if kind.is_dir() {
+                if child.len() < MAX_WALK_DEPTH {
+                    stack.push((entry.path(), child));
+                }
+            } else if name.ends_with(".html") || name.ends_with(".htm") {
+                let url_path = encode_path(child.iter().map(String::as_str), false);
+                if !matches!(files::open_url_path(config, &url_path), Ok(Opened::File(_))) {
+                    continue;
+                }
+                if pages.len() < MAX_SCAN_PAGES {
+                    pages.push(url_path);
+                } else {
+                    over += 1;
+                }
+            }
+        }
+    }
+    pages.sort();
+    (pages, over)
+}
+
+/// Scans `pages` (or the whole root) and plans each page as `serve` would for a connection
+/// that allows push and has sent nothing yet.
+pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
+    let started = Instant::now();
+    let (pages, pages_not_scanned) = match pages {
+        Pages::All => find_pages(config),
+        Pages::These(pages) => (pages, 0),
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_SCAN_THREADS)
+        .min(pages.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(pages.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(page) = pages.get(i) else { break };
+                    mine.push((i, scan_page(config, origin, page)));
+                }
+                done.lock().expect("scan results poisoned").extend(mine);
+            });
+        }
+    });
+    let mut done = done.into_inner().expect("scan results poisoned");
+    done.sort_by_key(|(i, _)| *i);
+    let reports: Vec<PageReport> = done.into_iter().map(|(_, r)| r).collect();
+    let summary = summarize(&reports, pages_not_scanned, threads, started.elapsed());
+    Report {
+        root: config.root.display().to_string(),
+        origin: origin.to_string(),
+        push: config.push.push,
+        push_max_assets: config.push.max_assets,
+        push_max_bytes: config.push.max_bytes,
+        pages: reports,
+        summary,
+    }
+}
+
+/// One page: read it as the server would (up to the discovery limit), discover, plan.
+fn scan_page(config: &Config, origin: &Url, page: &str) -> PageReport {
+    let limits = &config.push.discovery;
+    match Root(config).read(page, limits.max_html_bytes) {
+        Some(html) => {
+            let manifest = discover::discover(&Root(config), page, &html, origin, limits);
+            page_report(page, &manifest, config)
+        }
+        None => PageReport {
+            error: Some("not readable".into()),
+            ..page_report(page, &Manifest::default(), config)
+        },
+    }
+}
+
+/// The plan for one manifest, shaped for output: what `serve` does for a first request of
+/// the page on a connection that allows push.
+pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageReport {
+    let plan = policy::plan(manifest, &config.push, true, |_| false);
+    let assets: Vec<AssetRow> = plan
+        .iter()
+        .map(|(asset, action)| AssetRow {
+            path: asset.path.clone(),
+            dest: asset.dest.as_str(),
+            module: asset.module,
+            size: asset.size,
+            found_in: asset.found_in.clone(),
+            action: match action {
+                Action::Push => "push",
+                Action::Hint(_) => "hint",
+            },
+            reason: match action {
+                Action::Push => None,
+                Action::Hint(reason) => Some(reason_code(*reason)),
+            },
+        })
+        .collect();
+    let pushed: Vec<&AssetRow> = assets.iter().filter(|a| a.action == "push").collect();
+    PageReport {
+        page: page.to_owned(),
+        pushed: pushed.len(),
+        pushed_bytes: pushed.iter().map(|a| a.size).sum(),
+        hinted: assets.len() - pushed.len(),
+        assets,
+        skipped: manifest.skipped.clone(),
+        error: None,
+    }
+}
+
+/// The kebab-case name serde gives a hint reason: stable for scripts.
+fn reason_code(reason: policy::HintReason) -> &'static str {
+    use policy::HintReason::*;
+    match reason {
+        PushOff => "push-off",
+        AlreadySent => "already-sent",
+        BudgetAssets => "budget-assets",
+        BudgetBytes => "budget-bytes",
+        Refused => "refused",
+    }
+}
+
+/// The reader's words for a reason code.
+fn reason_words(code: &str) -> &'static str {
+    use policy::HintReason::*;
+    [PushOff, AlreadySent, BudgetAssets, BudgetBytes, Refused]
+        .into_iter()
+        .find(|r| reason_code(*r) == code)
+        .map_or("", |r| r.as_str())
+}
+
+fn summarize(pages: &[PageReport], not_scanned: usize, threads: usize, took: Duration) -> Summary {
+    let distinct: std::collections::HashSet<&str> = pages
+        .iter()
+        .flat_map(|p| p.assets.iter().map(|a| a.path.as_str()))
+        .collect();
+    Summary {
+        pages: pages.len(),
+        assets: pages.iter().map(|p| p.assets.len()).sum(),
+        distinct_assets: distinct.len(),
+        pushed: pages.iter().map(|p| p.pushed).sum(),
+        hinted: pages.iter().map(|p| p.hinted).sum(),
+        skipped: pages.iter().map(|p| p.skipped.len()).sum(),
+        pages_not_scanned: not_scanned,
+        threads,
+        millis: took.as_secs_f64() * 1000.0,
+    }
+}
+
+/// `1234` → `1.2 KiB`; exact below a KiB.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The readable form: per page a heading, an aligned table of assets, the skipped
+/// references, then one summary line.
+pub fn render_table(report: &Report) -> String {
+    let mut out = String::new();
+    for page in &report.pages {
+        let _ = write!(
+            out,
+            "{}  {} assets: {} push ({}), {} hint",
+            page.page,
+            page.assets.len(),
+            page.pushed,
+            human_bytes(page.pushed_bytes),
+            page.hinted
+        );
+        if !page.skipped.is_empty() {
+            let _ = write!(out, ", {} skipped", page.skipped.len());
+        }
+        if let Some(error) = &page.error {
+            let _ = write!(out, " — {error}");
+        }
+        out.push('\n');
+        let rows: Vec<[String; 5]> = page
+            .assets
+            .iter()
+            .map(|a| {
+                let action = match a.reason {
+                    None => a.action.to_owned(),
+                    Some(code) => format!("{} ({})", a.action, reason_words(code)),
+                };
+                let dest = if a.module { "module" } else { a.dest };
+                [
+                    a.path.clone(),
+                    dest.to_owned(),
+                    human_bytes(a.size),
+                    a.found_in.clone(),
+                    action,
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            let header = ["PATH", "AS", "SIZE", "FOUND IN", "ACTION"].map(String::from);
+            let mut widths = [0usize; 5];
+            for row in std::iter::once(&header).chain(&rows) {
+                for (w, cell) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            for row in std::iter::once(&header).chain(&rows) {
+                let _ = writeln!(
+                    out,
+                    "  {:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2],
+                    w3 = widths[3],
+                );
+            }
+        }
+        for skipped in &page.skipped {
+            let _ = writeln!(
+                out,
+                "  skipped {} (in {}): {}",
+                skipped.url, skipped.found_in, skipped.reason
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report));
+    out.push('\n');
+    out
+}
+
+/// `scanned 3 pages in 4.2 ms (2 threads): 12 assets (7 distinct), 10 push, 2 hint, 1 skipped`.
+pub fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let mut line = format!(
+        "scanned {} page{} in {:.1} ms ({} thread{}): {} assets ({} distinct), {} push, {} hint, {} skipped",
+        s.pages,
+        if s.pages == 1 { "" } else { "s" },
+        s.millis,
+        s.threads,
+        if s.threads == 1 { "" } else { "s" },
+        s.assets,
+        s.distinct_assets,
+        s.pushed,
+        s.hinted,
+        s.skipped
+    );
+    if s.pages_not_scanned > 0 {
+        let _ = write!(
+            line,
+            "; {} more pages not scanned (limit {MAX_SCAN_PAGES})",
+            s.pages_not_scanned
+        );
+    }
+    line
+}
+
+/// The `--json` form: one pretty-printed object, [`Report`].
+pub fn render_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("a report always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::discover::{Asset, Destination};
+
+    fn asset(path: &str, dest: Destination, size: u64, found_in: &str) -> Asset {
+        Asset {
+            path: path.into(),
+            file_path: path.split('?').next().unwrap().into(),
+            dest,
+            module: false,
+            mime_type: None,
+            crossorigin: (dest == Destination::Font).then(|| "anonymous".into()),
+            found_in: found_in.into(),
+            size,
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            assets: vec![
+                asset("/css/site.css?v=1", Destination::Style, 2000, "/index.html"),
+                asset("/fonts/a.woff2", Destination::Font, 30_000, "/css/site.css"),
+                asset("/img/big.png", Destination::Image, 5_000_000, "/index.html"),
+            ],
+            skipped: vec![Skipped {
+                url: "https://cdn.example/x.js".into(),
+                found_in: "/index.html".into(),
+                reason: "other origin".into(),
+            }],
+            css_files: vec!["/css/site.css".into()],
+        }
+    }
+
+    fn config(max_bytes: u64) -> Config {
+        let mut config = Config::new("/nonexistent".into());
+        config.push.max_bytes = max_bytes;
+        config
+    }
+
+    fn report(page: PageReport, took_ms: u64) -> Report {
+        let config = config(0);
+        Report {
+            root: "/srv/site".into(),
+            origin: DEFAULT_SCAN_ORIGIN.into(),
+            push: true,
+            push_max_assets: config.push.max_assets,
+            push_max_bytes: config.push.max_bytes,
+            summary: summarize(
+                std::slice::from_ref(&page),
+                0,
+                2,
+                Duration::from_millis(took_ms),
+            ),
+            pages: vec![page],
+        }
+    }
+
+    #[test]
+    fn the_plan_shows_budget_effects_in_manifest_order() {
+        let page = page_report("/index.html", &manifest(), &config(1024 * 1024));
+        let actions: Vec<_> = page
+            .assets
+            .iter()
+            .map(|a| (a.path.as_str(), a.action, a.reason))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("/css/site.css?v=1", "push", None),
+                ("/fonts/a.woff2", "push", None),
+                ("/img/big.png", "hint", Some("budget-bytes")),
+            ]
+        );
+        assert_eq!(
+            (page.pushed, page.pushed_bytes, page.hinted),
+            (2, 32_000, 1)
+        );
+        assert_eq!(page.skipped.len(), 1);
+
+        let mut off = config(1024 * 1024);
+        off.push.push = false;
+        let page = page_report("/index.html", &manifest(), &off);
+        assert!(page.assets.iter().all(|a| a.reason == Some("push-off")));
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_explains_hints_and_skips() {
+        let page = page_report("/index.html", &manifest(), &config(1024 * 1024));
+        let text = render_table(&report(page, 12));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "/index.html  3 assets: 2 push (31.2 KiB), 1 hint, 1 skipped"
+        );
+        assert_eq!(
+            lines[1],
+            "  PATH               AS         SIZE  FOUND IN       ACTION"
+        );
+        assert_eq!(
+            lines[2],
+            "  /css/site.css?v=1  style   2.0 KiB  /index.html    push"
+        );
+        assert_eq!(
+            lines[3],
+            "  /fonts/a.woff2     font   29.3 KiB  /css/site.css  push"
+        );
+        assert_eq!(
+            lines[4],
+            "  /img/big.png       image   4.8 MiB  /index.html    hint (over the byte budget)"
+        );
+        assert_eq!(
+            lines[5],
+            "  skipped https://cdn.example/x.js (in /index.html): other origin"
+        );
+        assert_eq!(
+            *lines.last().unwrap(),
+            "scanned 1 page in 12.0 ms (2 threads): 3 assets (3 distinct), 2 push, 1 hint, 1 skipped"
+        );
+    }
+
+    #[test]
+    fn json_has_stable_field_names_for_scripts() {
+        let page = page_report("/index.html", &manifest(), &config(1024 * 1024));
+        let json: serde_json::Value = serde_json::from_str(&render_json(&report(page, 5))).unwrap();
+        let first = &json["pages"][0];
+        assert_eq!(first["page"], "/index.html");
+        assert_eq!(first["assets"][1]["as"], "font");
+        assert_eq!(first["assets"][1]["found_in"], "/css/site.css");
+        assert_eq!(first["assets"][1]["size"], 30_000);
+        assert_eq!(first["assets"][0]["action"], "push");
+        assert!(first["assets"][0]["reason"].is_null());
+        assert_eq!(first["assets"][2]["action"], "hint");
+        assert_eq!(first["assets"][2]["reason"], "budget-bytes");
+        assert_eq!(first["skipped"][0]["reason"], "other origin");
+        assert_eq!(json["summary"]["pages"], 1);
+        assert_eq!(json["summary"]["assets"], 3);
+        assert_eq!(json["summary"]["pushed"], 2);
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded_segments() {
+        assert_eq!(
+            encode_path(["a b", "c.html"].into_iter(), false),
+            "/a%20b/c.html"
+        );
+        assert_eq!(encode_path(["docs"].into_iter(), true), "/docs/");
+        assert_eq!(encode_path(std::iter::empty(), true), "/");
+    }
+
+    #[test]
+    fn reason_codes_are_what_serde_calls_them() {
+        use policy::HintReason::*;
+        for reason in [PushOff, AlreadySent, BudgetAssets, BudgetBytes, Refused] {
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                reason_code(reason),
+                "{reason:?}"
+            );
+            assert_eq!(reason_words(reason_code(reason)), reason.as_str());
+        }
+    }
+}
