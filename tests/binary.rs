@@ -6,89 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::served::{Served, BIN};
 use common::{site, tool};
 use h2push::client::{self, ConnectOptions};
 use http::{Request, StatusCode};
-
-const BIN: &str = env!("CARGO_BIN_EXE_h2push");
-
-/// A running `h2push serve` process.
-struct Served {
-    child: Child,
-    port: u16,
-    ca: std::path::PathBuf,
-    _certs: tempfile::TempDir,
-}
-
-impl Served {
-    fn start(dir: &Path, extra: &[&str]) -> Served {
-        let certs = tempfile::TempDir::new().unwrap();
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                dir.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--certs-dir",
-            ])
-            .arg(certs.path())
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("h2push starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines.next().expect("h2push printed its URL").unwrap();
-            if let Some(rest) = line.split("https://localhost:").nth(1) {
-                break rest.split('/').next().unwrap().parse().unwrap();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Served {
-            child,
-            port,
-            ca: certs.path().join("ca.pem"),
-            _certs: certs,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{}", self.port, path)
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("h2push did not exit within 5 s of SIGTERM");
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).output().unwrap()

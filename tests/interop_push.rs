@@ -7,84 +7,18 @@
 //! `.ci/run`), where a missing tool is a failure. What each client does is documented in
 //! `../shared/REAL-CLIENTS.md`.
 
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_h2push");
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::served::{Served, BIN};
+use common::tool;
 
 /// The demo site every test serves; its `index.html` runs `js/timing.js`.
 fn site_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("site")
-}
-
-/// A running `h2push serve` on a free port, with its own certificates.
-struct Served {
-    child: Child,
-    port: u16,
-    ca: PathBuf,
-    _certs: tempfile::TempDir,
-}
-
-impl Served {
-    fn start(dir: &Path, extra: &[&str]) -> Served {
-        let certs = tempfile::TempDir::new().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-            .arg("--certs-dir")
-            .arg(certs.path())
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("h2push starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines.next().expect("h2push printed its URL").unwrap();
-            if let Some(rest) = line.split("https://localhost:").nth(1) {
-                break rest.split('/').next().unwrap().parse().unwrap();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Served {
-            child,
-            port,
-            ca: certs.path().join("ca.pem"),
-            _certs: certs,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{}", self.port, path)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The path of `tool`, or `None` (skip) — a failure where CI requires interop tools.
-fn tool(name: &str) -> Option<String> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if found.is_none() {
-        assert!(
-            std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
-            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install nghttp2-client curl chromium libnss3-tools"
-        );
-        eprintln!("skipping: {name} not installed");
-    }
-    found
 }
 
 /// The page's assets, in manifest order, as `h2push scan` reports them for `page` of `dir`

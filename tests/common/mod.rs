@@ -2,6 +2,8 @@
 //! certificate, and talk to it with the h2 client over rustls.
 #![allow(dead_code)]
 
+pub mod served;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,82 @@
+//! A running `h2push serve` process, for tests that drive the real binary as a user does.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_h2push");
+
+/// A running `h2push serve` process.
+pub struct Served {
+    pub child: Child,
+    pub port: u16,
+    pub ca: PathBuf,
+    _certs: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn start(dir: &Path, extra: &[&str]) -> Served {
+        let certs = tempfile::TempDir::new().unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                dir.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--certs-dir",
+            ])
+            .arg(certs.path())
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("h2push starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines.next().expect("h2push printed its URL").unwrap();
+            if let Some(rest) = line.split("https://localhost:").nth(1) {
+                break rest.split('/').next().unwrap().parse().unwrap();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Served {
+            child,
+            port,
+            ca: certs.path().join("ca.pem"),
+            _certs: certs,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.port, path)
+    }
+
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("h2push did not exit within 5 s of SIGTERM");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
