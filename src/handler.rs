@@ -81,33 +81,55 @@ pub fn answer_from_memory(
     mut respond: SendResponse<Bytes>,
     ctx: &ConnCtx,
 ) -> Result<(), (Request<RecvStream>, SendResponse<Bytes>)> {
-    let method = request.method();
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let url_path = target.split('?').next().unwrap_or("/");
-    let file = match ctx.state.files.get(url_path) {
-        Some(file) if method == Method::GET || method == Method::HEAD => file,
-        _ => return Err((request, respond)),
+    let Some((response, body)) = from_memory(ctx, request.method(), target, request.headers())
+    else {
+        return Err((request, respond));
     };
     let started = Instant::now();
     ctx.note_sent(target);
-    let resolved = files::decide_file(file, method, request.headers());
-    let (response, body) = files::response::head(resolved, method, &ctx.state.config);
     let status = response.status();
-    let bytes = body.len();
-    let sent = match (respond.send_response(response, body.is_empty()), body) {
-        (Ok(mut stream), Body::Bytes(bytes)) => stream.send_data(bytes, true),
-        (Ok(_), _) => Ok(()),
-        (Err(err), _) => Err(err),
-    };
-    let bytes = match sent {
-        Ok(()) => bytes,
-        Err(err) => {
-            debug!(cause = %err, %target, "response not completed");
-            0
-        }
-    };
-    access_log(method, target, status, bytes, started, None);
+    let ended = body.is_empty();
+    let sent = finish_in_memory(respond.send_response(response, ended), body, ended);
+    let bytes = sent.unwrap_or_else(|err| {
+        debug!(cause = %err, %target, "response not completed");
+        0
+    });
+    access_log(request.method(), target, status, bytes, started, None);
     Ok(())
+}
+
+/// Sends an in-memory body on a stream whose HEADERS went out (with END_STREAM when `ended`).
+fn finish_in_memory(
+    headers_sent: Result<h2::SendStream<Bytes>, h2::Error>,
+    body: Body,
+    ended: bool,
+) -> Result<u64, body::SendError> {
+    let mut stream = headers_sent?;
+    if ended {
+        Ok(0)
+    } else {
+        body::send_in_memory(&mut stream, body)
+    }
+}
+
+/// The response to a GET or HEAD of a small file kept in memory, decided without the file
+/// system; `None` when the file is not in memory.
+fn from_memory(
+    ctx: &ConnCtx,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+) -> Option<(Response<()>, Body)> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let file = ctx
+        .state
+        .files
+        .get(target.split('?').next().unwrap_or("/"))?;
+    let resolved = files::decide_file(file, method, headers);
+    Some(files::response::head(resolved, method, &ctx.state.config))
 }
 
 /// Answers one request stream.
@@ -176,14 +198,19 @@ pub async fn handle(
     let end_of_stream = body.is_empty();
     let sent = match respond.send_response(response, end_of_stream) {
         Ok(mut stream) => {
-            for (path, pushed) in early.promised {
-                let ctx = ctx.clone();
-                tokio::spawn(send_pushed(pushed, path, ctx));
+            // The page's bytes are queued before any pushed response's, so the page's first
+            // write carries its HEADERS and (for a page in memory) its body.
+            let (sent, to_stream) = match body {
+                Body::File { .. } => (Ok(0), Some(body)),
+                _ if end_of_stream => (Ok(0), None),
+                in_memory => (body::send_in_memory(&mut stream, in_memory), None),
+            };
+            if !early.promised.is_empty() {
+                tokio::spawn(send_pushed_after_page(early.promised, ctx.clone()));
             }
-            if end_of_stream {
-                Ok(0)
-            } else {
-                body::send(&mut stream, body).await
+            match to_stream {
+                Some(body) => body::send(&mut stream, body).await,
+                None => sent,
             }
         }
         Err(err) => Err(err.into()),
@@ -416,17 +443,63 @@ fn promised_request(
     Some(request)
 }
 
-/// Answers a promised request as a direct GET of it would be answered (never pushing from it).
-async fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, ctx: Arc<ConnCtx>) {
+/// Pushed responses go out after the page's first write: h2 has no priorities, and a page whose
+/// HEADERS share a write with hundreds of kilobytes of pushed DATA reaches the client that much
+/// later (measured with bench/ttfb.sh). Yielding lets the connection task flush the page's batch
+/// (the write coalescer yields once per batch) before the pushed frames are queued.
+async fn send_pushed_after_page(
+    promised: Vec<(String, SendPushedResponse<Bytes>)>,
+    ctx: Arc<ConnCtx>,
+) {
+    for _ in 0..PAGE_FIRST_YIELDS {
+        tokio::task::yield_now().await;
+    }
+    for (path, pushed) in promised {
+        send_pushed(pushed, path, &ctx);
+    }
+}
+
+/// Scheduler passes a page's pushed responses wait, so its own batch is written first.
+const PAGE_FIRST_YIELDS: usize = 2;
+
+/// Answers a promised request as a direct GET of it would be answered (never pushing from it):
+/// from memory at once when the file is kept there, otherwise on a task of its own.
+fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, ctx: &Arc<ConnCtx>) {
     let started = Instant::now();
-    let config = ctx.state.config.clone();
+    match from_memory(ctx, &Method::GET, &path, &HeaderMap::new()) {
+        Some((response, body)) => {
+            let status = response.status();
+            let ended = body.is_empty();
+            let sent = finish_in_memory(pushed.send_response(response, ended), body, ended);
+            log_pushed(&path, status, sent, started);
+        }
+        None => {
+            tokio::spawn(send_pushed_from_disk(pushed, path, ctx.clone(), started));
+        }
+    }
+}
+
+async fn send_pushed_from_disk(
+    mut pushed: SendPushedResponse<Bytes>,
+    path: String,
+    ctx: Arc<ConnCtx>,
+    started: Instant,
+) {
+    let state = ctx.state.clone();
     let target = path.clone();
     let decided = tokio::task::spawn_blocking(move || {
-        let resolved = files::resolve(&config, &Method::GET, &target, &HeaderMap::new());
-        if let Resolved::Error(err) = &resolved {
-            error!(cause = %err, %target, "serving a pushed file failed");
+        let config = &state.config;
+        let generation = state.files.generation();
+        let mut resolved = files::resolve(config, &Method::GET, &target, &HeaderMap::new());
+        match &mut resolved {
+            Resolved::Error(err) => error!(cause = %err, %target, "serving a pushed file failed"),
+            Resolved::File { file, range: None } => {
+                let url_path = target.split('?').next().unwrap_or("/");
+                state.files.insert(&config.root, url_path, file, generation);
+            }
+            _ => {}
         }
-        let (response, body) = files::response::head(resolved, &Method::GET, &config);
+        let (response, body) = files::response::head(resolved, &Method::GET, config);
         (response, body::inline_small(body))
     })
     .await;
@@ -450,6 +523,15 @@ async fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, ctx: A
         Ok(mut stream) => body::send(&mut stream, body).await,
         Err(err) => Err(err.into()),
     };
+    log_pushed(&path, status, sent, started);
+}
+
+fn log_pushed(
+    path: &str,
+    status: StatusCode,
+    sent: Result<u64, body::SendError>,
+    started: Instant,
+) {
     let bytes = sent.unwrap_or_else(|err| {
         debug!(cause = %err, %path, "pushed response not completed");
         0

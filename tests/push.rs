@@ -135,26 +135,33 @@ async fn hints_then_promises_then_the_page_in_that_order_on_the_wire() {
 #[tokio::test]
 async fn pushed_responses_equal_the_files_with_a_direct_gets_headers() {
     let dir = push_site();
-    let server = TestServer::start(config(dir.path())).await;
-    let (load, _, client) = load_with_push(&server, "/").await;
-    for (path, request_headers, pushed) in &load.pushes {
-        let file = path.split('?').next().unwrap();
-        assert_eq!(pushed.status, StatusCode::OK, "{path}");
-        assert_eq!(
-            pushed.body,
-            std::fs::read(dir.path().join(&file[1..])).unwrap(),
-            "{path}"
-        );
-        assert!(request_headers.contains_key("user-agent") || request_headers.is_empty());
-        let direct = client.get(path).await;
-        for name in [
-            "content-type",
-            "content-length",
-            "etag",
-            "last-modified",
-            "cache-control",
-        ] {
-            assert_eq!(pushed.header(name), direct.header(name), "{path}: {name}");
+    let from_disk = TestServer::start(config(dir.path())).await;
+    // With the watcher, pushes are answered from memory once a first load has kept the files.
+    let from_memory = TestServer::start_watching(config(dir.path())).await;
+    load_with_push(&from_memory, "/").await;
+    assert!(from_memory.state.files.get("/css/base.css").is_some());
+    for server in [&from_disk, &from_memory] {
+        let (load, _, client) = load_with_push(server, "/").await;
+        assert_eq!(load.pushed_paths(), EXPECTED);
+        for (path, request_headers, pushed) in &load.pushes {
+            let file = path.split('?').next().unwrap();
+            assert_eq!(pushed.status, StatusCode::OK, "{path}");
+            assert_eq!(
+                pushed.body,
+                std::fs::read(dir.path().join(&file[1..])).unwrap(),
+                "{path}"
+            );
+            assert!(request_headers.contains_key("user-agent") || request_headers.is_empty());
+            let direct = client.get(path).await;
+            for name in [
+                "content-type",
+                "content-length",
+                "etag",
+                "last-modified",
+                "cache-control",
+            ] {
+                assert_eq!(pushed.header(name), direct.header(name), "{path}: {name}");
+            }
         }
     }
 }

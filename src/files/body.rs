@@ -47,18 +47,22 @@ pub fn inline_small(body: Body) -> io::Result<Body> {
 /// Sends `body` and ends the stream. Returns the bytes handed to h2.
 pub async fn send(stream: &mut SendStream<Bytes>, body: Body) -> Result<u64, SendError> {
     match body {
-        Body::Empty => {
-            stream.send_data(Bytes::new(), true)?;
-            Ok(0)
-        }
-        Body::Bytes(bytes) => {
-            let len = bytes.len() as u64;
-            // Small and already in memory: h2 holds it and sends it as the window opens.
-            stream.send_data(bytes, true)?;
-            Ok(len)
-        }
         Body::File { file, offset, len } => send_file(stream, file, offset, len).await,
+        in_memory => send_in_memory(stream, in_memory),
     }
+}
+
+/// Sends a body that needs no reading (empty or in memory) at once and ends the stream: h2
+/// holds the bytes and sends them as the window opens. A file body is an error here.
+pub fn send_in_memory(stream: &mut SendStream<Bytes>, body: Body) -> Result<u64, SendError> {
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Bytes(bytes) => bytes,
+        Body::File { .. } => return Err(io::Error::other("a file body needs streaming").into()),
+    };
+    let len = bytes.len() as u64;
+    stream.send_data(bytes, true)?;
+    Ok(len)
 }
 
 async fn send_file(
