@@ -21,8 +21,8 @@ use tracing::{debug, error, info};
 use crate::config::Config;
 use crate::events;
 use crate::files::{self, body, response::Body, OpenFile, Resolved};
-use crate::hints;
-use crate::push::discover::{self, Manifest};
+use crate::hints::PageAssets;
+use crate::push::discover;
 use crate::push::policy::{self, Action, HintReason};
 use crate::push::site::{self, Root};
 use crate::server::State;
@@ -238,7 +238,7 @@ struct Decision {
 
 /// An HTML page whose assets get delivered early.
 struct Page {
-    manifest: Arc<Manifest>,
+    assets: Arc<PageAssets>,
     /// Push only on a plain 200; a 304 still gets hints.
     may_push: bool,
 }
@@ -272,8 +272,8 @@ fn decide(
         }
         _ => None,
     };
-    let page = page.and_then(|(manifest, may_push)| {
-        (!manifest.assets.is_empty()).then_some(Page { manifest, may_push })
+    let page = page.and_then(|(assets, may_push)| {
+        (!assets.manifest.assets.is_empty()).then_some(Page { assets, may_push })
     });
     let (response, body) = files::response::head(resolved, method, config);
     match body::inline_small(body) {
@@ -294,19 +294,19 @@ fn decide(
     }
 }
 
-/// The cached manifest of a page, or a new one parsed now.
+/// The cached assets of a page, or a new manifest parsed now.
 fn page_manifest(
     config: &Config,
     state: &State,
     target: &str,
     authority: &str,
     file: &OpenFile,
-) -> Arc<Manifest> {
+) -> Arc<PageAssets> {
     let page_path = target.split('?').next().unwrap_or("/");
     let etag = &file.validators.etag;
     let stamp = |path: &str| site::stamp(config, path);
-    if let Some(manifest) = state.manifests.get(authority, page_path, etag, stamp) {
-        return manifest;
+    if let Some(assets) = state.manifests.get(authority, page_path, etag, stamp) {
+        return assets;
     }
     let limits = &config.push.discovery;
     let html = match file.prefix(limits.max_html_bytes) {
@@ -320,13 +320,7 @@ fn page_manifest(
         return Arc::default();
     };
     let parse_started = Instant::now();
-    let manifest = Arc::new(discover::discover(
-        &Root(config),
-        page_path,
-        &html,
-        &origin,
-        limits,
-    ));
+    let manifest = discover::discover(&Root(config), page_path, &html, &origin, limits);
     debug!(
         page = %page_path,
         assets = manifest.assets.len(),
@@ -338,10 +332,11 @@ fn page_manifest(
         .iter()
         .map(|css| (css.clone(), stamp(css)))
         .collect();
+    let assets = Arc::new(PageAssets::new(manifest));
     state
         .manifests
-        .insert(authority, page_path, etag.clone(), manifest.clone(), deps);
-    manifest
+        .insert(authority, page_path, etag.clone(), assets.clone(), deps);
+    assets
 }
 
 /// What early delivery did for one page.
@@ -364,12 +359,12 @@ fn deliver_early(
 ) -> Early {
     let config = &ctx.state.config.push;
     let may_push = page.may_push && ctx.push.load(Ordering::Relaxed) != PUSH_REFUSED;
-    let mut plan = policy::plan(&page.manifest, config, may_push, |p| ctx.already_sent(p));
+    let mut plan = policy::plan(&page.assets.manifest, config, may_push, |p| {
+        ctx.already_sent(p)
+    });
 
     if config.early_hints {
-        if let Err(err) =
-            respond.send_informational(hints::early_hints(plan.iter().map(|(a, _)| *a)))
-        {
+        if let Err(err) = respond.send_informational(page.assets.early_hints()) {
             debug!(cause = %err, "103 early hints not sent");
         }
     }
@@ -410,10 +405,10 @@ fn deliver_early(
 
     if config.preload_headers {
         let any_pushed = early.pushed > 0;
-        for (asset, action) in &plan {
+        for (i, (_, action)) in plan.iter().enumerate() {
             let nopush = any_pushed && *action != Action::Push;
-            if let Some(v) = hints::link_value(asset, nopush) {
-                response.headers_mut().append(LINK, v);
+            if let Some(v) = page.assets.link(i, nopush) {
+                response.headers_mut().append(LINK, v.clone());
             }
         }
     }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::discover::Manifest;
+use crate::hints::PageAssets;
 
 /// Pages whose manifests are kept. Past it the cache starts over: a site with more pages than
 /// this is served correctly, only with more parsing.
@@ -17,7 +17,7 @@ pub const MAX_CACHED_MANIFESTS: usize = 4096;
 
 #[derive(Debug)]
 struct Entry {
-    manifest: Arc<Manifest>,
+    assets: Arc<PageAssets>,
     page_etag: String,
     /// CSS files read, with the ETag each had.
     deps: Vec<(String, Option<String>)>,
@@ -47,7 +47,7 @@ impl ManifestCache {
         page: &str,
         page_etag: &str,
         stamp: impl Fn(&str) -> Option<String>,
-    ) -> Option<Arc<Manifest>> {
+    ) -> Option<Arc<PageAssets>> {
         let entries = self.entries.lock().expect("manifest cache poisoned");
         let entry = entries.get(&(authority.to_owned(), page.to_owned()))?;
         if entry.page_etag != page_etag {
@@ -58,7 +58,7 @@ impl ManifestCache {
         {
             return None;
         }
-        Some(entry.manifest.clone())
+        Some(entry.assets.clone())
     }
 
     /// Stores a freshly built manifest; `deps` are its CSS files with their ETags at the time
@@ -68,9 +68,10 @@ impl ManifestCache {
         authority: &str,
         page: &str,
         page_etag: String,
-        manifest: Arc<Manifest>,
+        assets: Arc<PageAssets>,
         deps: Vec<(String, Option<String>)>,
     ) {
+        let manifest = &assets.manifest;
         let mut touches: HashSet<String> = deps.iter().map(|(p, _)| p.clone()).collect();
         touches.insert(page.to_owned());
         touches.extend(manifest.assets.iter().map(|a| a.file_path.clone()));
@@ -89,7 +90,7 @@ impl ManifestCache {
         entries.insert(
             (authority.to_owned(), page.to_owned()),
             Entry {
-                manifest,
+                assets,
                 page_etag,
                 deps,
                 touches,
@@ -131,10 +132,10 @@ impl ManifestCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::discover::{Asset, Destination};
+    use crate::push::discover::{Asset, Destination, Manifest};
 
-    fn manifest(asset: &str) -> Arc<Manifest> {
-        Arc::new(Manifest {
+    fn manifest(asset: &str) -> Arc<PageAssets> {
+        Arc::new(PageAssets::new(Manifest {
             assets: vec![Asset {
                 path: format!("{asset}?v=1"),
                 file_path: asset.into(),
@@ -147,7 +148,7 @@ mod tests {
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],
-        })
+        }))
     }
 
     #[test]
