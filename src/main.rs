@@ -9,6 +9,7 @@ fn main() {
     init_logging();
     let result = match cli.command.unwrap_or_else(Command::default_serve) {
         Command::Cert(args) => cli::cert(args),
+        Command::Compare(args) => cli::compare(*args),
         Command::Serve(args) => serve(*args),
     };
     if let Err(err) = result {

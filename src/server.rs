@@ -51,7 +51,10 @@ impl State {
         });
         if let Some(feed) = &state.changes {
             state.manifests.set_watched(true);
-            tokio::spawn(invalidate_on_change(feed.subscribe(), Arc::downgrade(&state)));
+            tokio::spawn(invalidate_on_change(
+                feed.subscribe(),
+                Arc::downgrade(&state),
+            ));
         }
         state
     }
