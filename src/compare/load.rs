@@ -280,6 +280,8 @@ enum Event {
     },
     Promise(PushPromise),
     PromiseError(String),
+    /// The collector has forwarded every promise of the page.
+    PromisesDone,
 }
 
 struct Loader {
@@ -299,6 +301,13 @@ struct Loader {
     requests: usize,
     promises: usize,
     page_done: Option<oneshot::Sender<()>>,
+    /// The promise collector is still running.
+    collecting: bool,
+    /// The page has ended; discovery waits for the collector so that every promise is known
+    /// before anything is requested.
+    discovery_waits: bool,
+    /// The page's HTML has been read for subresources.
+    discovered: bool,
 }
 
 impl Loader {
@@ -319,6 +328,9 @@ impl Loader {
             requests: 0,
             promises: 0,
             page_done: None,
+            collecting: false,
+            discovery_waits: false,
+            discovered: false,
         }
     }
 
@@ -342,6 +354,7 @@ impl Loader {
         let (done_tx, done_rx) = oneshot::channel();
         self.page_done = Some(done_tx);
         if let Some(promises) = promises {
+            self.collecting = true;
             tokio::spawn(collect_promises(promises, done_rx, self.tx.clone()));
         }
         let tx = self.tx.clone();
@@ -431,7 +444,11 @@ impl Loader {
                     if let Some(done) = self.page_done.take() {
                         let _ = done.send(());
                     }
-                    self.discover_in_page().await;
+                    if self.collecting {
+                        self.discovery_waits = true;
+                    } else {
+                        self.discover_in_page().await;
+                    }
                 } else if self.resources[key].failed
                     && self.resources[key].via == Via::Push
                     && self.needed.contains(&self.resources[key].path)
@@ -450,6 +467,12 @@ impl Loader {
             }
             Event::Promise(promise) => self.take_promise(promise),
             Event::PromiseError(e) => self.note(format!("push promise error: {e}")),
+            Event::PromisesDone => {
+                self.collecting = false;
+                if std::mem::take(&mut self.discovery_waits) {
+                    self.discover_in_page().await;
+                }
+            }
         }
         Ok(())
     }
@@ -560,6 +583,7 @@ impl Loader {
     }
 
     async fn discover_in_page(&mut self) {
+        self.discovered = true;
         let Some(mut html) = self.resources[0].body.take() else {
             return;
         };
@@ -608,7 +632,8 @@ impl Loader {
 
     /// The HTML and every needed subresource have completed.
     fn complete(&self) -> bool {
-        self.resources.first().is_some_and(|p| p.end_ms.is_some())
+        self.discovered
+            && self.resources.first().is_some_and(|p| p.end_ms.is_some())
             && self.needed.iter().all(|path| {
                 self.by_path
                     .get(path)
@@ -760,6 +785,7 @@ async fn collect_promises(
             }
         }
     }
+    let _ = tx.send(Event::PromisesDone);
 }
 
 /// Reads one response to its end, keeping up to `keep` bytes of an HTML or CSS body.
