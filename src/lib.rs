@@ -17,12 +17,15 @@
 //! ```
 //! `watch` owns the `notify` watcher on the root: a debounced, numbered, buffered `ChangeFeed`
 //! in `server::State` that the event endpoints stream and caches subscribe to.
+//! `compare` is the page-load comparer: a browser-like client on `client`, reusing the
+//! discovery code of `push`, through an RTT-emulating proxy, with push, hints only and neither.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
 //! `Config` and runs the subcommands; `tls` loads or makes certificates.
 
 pub mod cli;
 pub mod client;
 pub mod coalesce;
+pub mod compare;
 pub mod config;
 pub mod conn;
 pub mod events;

@@ -10,6 +10,7 @@ fn main() {
     let result = match cli.command.unwrap_or_else(Command::default_serve) {
         Command::Cert(args) => cli::cert(args),
         Command::Scan(args) => cli::scan(args),
+        Command::Compare(args) => cli::compare(*args),
         Command::Serve(args) => serve(*args),
     };
     if let Err(err) = result {

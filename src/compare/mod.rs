@@ -1,0 +1,269 @@
+//! `h2push compare URL`: loads a page with push, with early hints only, and with neither, on a
+//! fresh connection per run, through an RTT-emulating proxy, and reports what each mode costs.
+//!
+//! ```text
+//! run          flags → Options; --proxy-only; output (table, waterfall, trace, JSON, HTML)
+//!   └ measure  resolve + reach the server, start the proxy, warm up, interleave the runs
+//!       ├ proxy    loopback TCP proxy: each direction delayed by RTT/2, optional bandwidth cap
+//!       ├ load     one browser-like page load (discovery = push::discover + push::css)
+//!       ├ links    Link header values from 103s and responses
+//!       └ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
+//! ```
+
+pub mod links;
+pub mod load;
+pub mod proxy;
+pub mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use url::Url;
+
+use crate::cli::{CompareArgs, UsageError};
+use crate::tls;
+use load::{load_page, Mode, RunOutcome, Target};
+use proxy::{Proxy, Shape};
+use report::{ModeSummary, Report};
+
+/// `--runs` default: enough for a median that one slow run does not move.
+pub const DEFAULT_RUNS: usize = 5;
+
+/// Most runs per mode: each is a page load, a thousand is already minutes at a long RTT.
+pub const MAX_RUNS: usize = 1000;
+
+/// The CA `h2push serve` writes, trusted by default.
+pub const DEFAULT_CA: &str = "certs/ca.pem";
+
+/// Time allowed to reach the server before the runs start.
+pub const REACH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to measure, as the library takes it (the flags, validated).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub url: Url,
+    pub shape: Shape,
+    pub runs: usize,
+    pub modes: Vec<Mode>,
+    /// CA to trust; `None` with `insecure` accepts any certificate.
+    pub ca: Option<PathBuf>,
+    pub insecure: bool,
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// `h2push compare`.
+pub async fn run(args: CompareArgs) -> Result<()> {
+    let shape = Shape {
+        rtt: args.rtt,
+        bandwidth: args.bandwidth,
+    };
+    if args.proxy_only {
+        return proxy_only(&args, shape).await;
+    }
+    let url = args.url.as_deref().unwrap_or_default();
+    let url = Url::parse(url).map_err(|e| usage(format!("{url:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(usage(format!(
+            "{url}: compare loads https:// (or cleartext http:// prior-knowledge HTTP/2) URLs"
+        )));
+    }
+    if args.runs == 0 || args.runs > MAX_RUNS {
+        return Err(usage(format!("--runs must be 1 to {MAX_RUNS}")));
+    }
+    let ca = match (&args.ca, args.insecure, url.scheme()) {
+        (_, true, _) | (_, _, "http") => None,
+        (Some(ca), ..) => Some(ca.clone()),
+        (None, ..) => Some(PathBuf::from(DEFAULT_CA)),
+    };
+    if let Some(ca) = &ca {
+        if !ca.exists() {
+            return Err(usage(format!(
+                "no CA certificate at {} to check {url} with: pass --ca PEM (h2push serve writes certs/ca.pem), or --insecure to accept any certificate",
+                ca.display()
+            )));
+        }
+    }
+    let options = Options {
+        url,
+        shape,
+        runs: args.runs,
+        modes: args.modes.0.clone(),
+        ca,
+        insecure: args.insecure,
+    };
+    let progress = if args.json {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new((options.runs * options.modes.len()) as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix} [{bar:32}] {pos}/{len} page loads  {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix("compare");
+        bar
+    };
+    let (report, traces) = measure(&options, &progress).await?;
+    progress.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report::table(&report));
+        for mode in &report.modes {
+            println!();
+            print!("{}", report::waterfall(mode));
+        }
+        if args.trace {
+            for run in &traces {
+                println!();
+                print!("{}", report::trace(run));
+            }
+        }
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, report::html(&report))
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Runs every mode `options.runs` times, interleaved, after one warm-up load; returns the
+/// report and the first measured run of each mode (for `--trace`).
+pub async fn measure(
+    options: &Options,
+    progress: &ProgressBar,
+) -> Result<(Report, Vec<RunOutcome>)> {
+    let tls = match options.url.scheme() {
+        "https" => Some(
+            tls::client_config(options.ca.as_deref(), options.insecure)
+                .map_err(|e| usage(format!("{e:#}")))?,
+        ),
+        _ => None,
+    };
+    let host = options.url.host_str().unwrap_or("localhost").to_string();
+    let port = options.url.port_or_known_default().unwrap_or(443);
+    let upstream = reach(&host, port).await?;
+    let proxy = if options.shape != Shape::default() {
+        let any: SocketAddr = if upstream.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        }
+        .parse()
+        .expect("loopback address");
+        Some(Proxy::start(any, upstream, options.shape).await?)
+    } else {
+        None
+    };
+    let target = Target {
+        url: options.url.clone(),
+        connect_to: proxy.as_ref().map_or(upstream, |p| p.addr),
+        tls,
+        server_name: host.trim_matches(|c| c == '[' || c == ']').to_string(),
+    };
+    // Untimed: the server's caches (manifests, files) are warm for every mode alike.
+    progress.set_message("warming up");
+    load_page(&target, options.modes[0])
+        .await
+        .map_err(|e| explain(e, &options.url))?;
+    let mut outcomes: Vec<Vec<RunOutcome>> = vec![Vec::new(); options.modes.len()];
+    for run in 0..options.runs {
+        for (i, &mode) in options.modes.iter().enumerate() {
+            progress.set_message(format!("run {} of {}: {mode}", run + 1, options.runs));
+            let outcome = load_page(&target, mode)
+                .await
+                .map_err(|e| explain(e, &options.url))
+                .with_context(|| format!("run {} ({mode})", run + 1))?;
+            outcomes[i].push(outcome);
+            progress.inc(1);
+        }
+    }
+    drop(proxy);
+    let rtt_ms = options.shape.rtt.as_secs_f64() * 1000.0;
+    let traces = outcomes.iter().filter_map(|o| o.first().cloned()).collect();
+    let modes = options
+        .modes
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(&mode, runs)| ModeSummary::new(mode, runs, rtt_ms))
+        .collect();
+    let report = Report::new(
+        options.url.to_string(),
+        rtt_ms,
+        options.shape.bandwidth,
+        options.runs,
+        modes,
+    );
+    Ok((report, traces))
+}
+
+/// The first address of `host` that accepts a TCP connection.
+async fn reach(host: &str, port: u16) -> Result<SocketAddr> {
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("cannot resolve {host}"))?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match tokio::time::timeout(REACH_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => return Ok(*addr),
+            Ok(Err(e)) => last = Some(e.to_string()),
+            Err(_) => last = Some(format!("no answer within {REACH_TIMEOUT:?}")),
+        }
+    }
+    Err(anyhow!(
+        "cannot reach {host}:{port} ({}): {}; is the server running? (`h2push serve` listens on https://localhost:8443/)",
+        addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        last.unwrap_or_else(|| "no addresses".into())
+    ))
+}
+
+/// Adds what to do about the failures people hit: an untrusted certificate, no HTTP/2.
+fn explain(err: anyhow::Error, url: &Url) -> anyhow::Error {
+    let text = format!("{err:#}");
+    if text.contains("TLS handshake") && text.contains("certificate") {
+        anyhow!(
+            "{text}\n  the certificate of {url} is not trusted: pass the CA that signed it with --ca PEM (for `h2push serve`: --ca certs/ca.pem), or --insecure to accept any certificate"
+        )
+    } else if text.contains("ALPN h2") {
+        anyhow!("{text}\n  {url} speaks only HTTP/1.1 over TLS; compare needs an HTTP/2 server")
+    } else {
+        err
+    }
+}
+
+/// `compare --proxy-only`: the delaying proxy alone, so any client can be measured through it.
+async fn proxy_only(args: &CompareArgs, shape: Shape) -> Result<()> {
+    let (Some(listen), Some(upstream)) = (args.listen, args.upstream) else {
+        return Err(usage(
+            "--proxy-only needs --listen ADDR and --upstream ADDR",
+        ));
+    };
+    let proxy = Proxy::start(listen, upstream, shape)
+        .await
+        .map_err(|e| usage(format!("{e:#}")))?;
+    eprintln!(
+        "proxy {} → {upstream}: RTT {:?}{}",
+        proxy.addr,
+        shape.rtt,
+        shape
+            .bandwidth
+            .map_or_else(String::new, |b| format!(", {b} bit/s"))
+    );
+    tokio::select! {
+        _ = proxy.wait() => Ok(()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}

@@ -1,0 +1,558 @@
+//! What the runs add up to: statistics per mode (pure maths), and the ways of showing them —
+//! a terminal table, a text waterfall of the median run, JSON, and one self-contained HTML file
+//! with an SVG waterfall per mode.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::load::{Mode, Resource, RunOutcome, Via};
+
+/// Width of a text waterfall's bar area, in characters.
+pub const WATERFALL_COLUMNS: usize = 48;
+
+/// Median, min and max of a set of measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Statistics of `values`; `None` when there are none (or any is NaN). An even count takes the
+/// mean of the two middle values.
+pub fn stats(values: &[f64]) -> Option<Stats> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    Some(Stats {
+        median,
+        min: sorted[0],
+        max: sorted[n - 1],
+    })
+}
+
+/// Index of the run to show as "the median run": the lower middle one by value.
+pub fn median_index(values: &[f64]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order.get(values.len().saturating_sub(1) / 2).copied()
+}
+
+/// Round trips the load took: how many RTTs fit in it (`None` without an emulated RTT).
+pub fn round_trips(load_ms: f64, rtt_ms: f64) -> Option<f64> {
+    (rtt_ms > 0.0).then(|| load_ms / rtt_ms)
+}
+
+/// One mode over all its runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeSummary {
+    pub mode: Mode,
+    pub runs: usize,
+    pub load_ms: Stats,
+    pub ttfb_ms: Stats,
+    pub connect_ms: Stats,
+    /// Medians over the runs.
+    pub body_bytes: f64,
+    pub wire_bytes: f64,
+    pub requests: f64,
+    pub promises: f64,
+    pub pushes_used: f64,
+    pub pushes_wasted: f64,
+    pub hints_unused: f64,
+    /// Median load time / RTT: round trips on the critical path.
+    pub round_trips: Option<f64>,
+    /// The run whose load time is the median, with its resources and trace.
+    pub median_run: RunOutcome,
+}
+
+impl ModeSummary {
+    /// Summarises the runs of one mode (`None` without runs).
+    pub fn new(mode: Mode, runs: &[RunOutcome], rtt_ms: f64) -> Option<ModeSummary> {
+        let of = |f: &dyn Fn(&RunOutcome) -> f64| runs.iter().map(f).collect::<Vec<_>>();
+        let median = |f: &dyn Fn(&RunOutcome) -> f64| stats(&of(f)).map_or(0.0, |s| s.median);
+        let load = of(&|r| r.load_ms);
+        let load_ms = stats(&load)?;
+        Some(ModeSummary {
+            mode,
+            runs: runs.len(),
+            load_ms,
+            ttfb_ms: stats(&of(&|r| r.ttfb_ms))?,
+            connect_ms: stats(&of(&|r| r.connect_ms))?,
+            body_bytes: median(&|r| r.body_bytes as f64),
+            wire_bytes: median(&|r| r.wire_bytes as f64),
+            requests: median(&|r| r.requests as f64),
+            promises: median(&|r| r.promises as f64),
+            pushes_used: median(&|r| r.pushes_used as f64),
+            pushes_wasted: median(&|r| r.pushes_wasted as f64),
+            hints_unused: median(&|r| r.hints_unused as f64),
+            round_trips: round_trips(load_ms.median, rtt_ms),
+            median_run: runs[median_index(&load)?].clone(),
+        })
+    }
+}
+
+/// How much longer a mode takes than the baseline (push when measured, else the first mode).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    pub mode: Mode,
+    pub baseline: Mode,
+    /// Median load time of `mode` / median load time of `baseline`.
+    pub ratio: f64,
+    /// The difference in round trips (`None` without an emulated RTT).
+    pub extra_round_trips: Option<f64>,
+}
+
+/// Everything `compare` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub url: String,
+    pub rtt_ms: f64,
+    pub bandwidth_bits_per_second: Option<u64>,
+    pub runs: usize,
+    pub modes: Vec<ModeSummary>,
+    pub ratios: Vec<Ratio>,
+}
+
+impl Report {
+    pub fn new(
+        url: String,
+        rtt_ms: f64,
+        bandwidth: Option<u64>,
+        runs: usize,
+        modes: Vec<ModeSummary>,
+    ) -> Report {
+        let ratios = ratios(&modes, rtt_ms);
+        Report {
+            url,
+            rtt_ms,
+            bandwidth_bits_per_second: bandwidth,
+            runs,
+            modes,
+            ratios,
+        }
+    }
+
+    pub fn mode(&self, mode: Mode) -> Option<&ModeSummary> {
+        self.modes.iter().find(|m| m.mode == mode)
+    }
+}
+
+/// Each mode against push (or against the first mode when push was not measured).
+pub fn ratios(modes: &[ModeSummary], rtt_ms: f64) -> Vec<Ratio> {
+    let Some(base) = modes
+        .iter()
+        .find(|m| m.mode == Mode::Push)
+        .or(modes.first())
+    else {
+        return Vec::new();
+    };
+    modes
+        .iter()
+        .filter(|m| m.mode != base.mode && base.load_ms.median > 0.0)
+        .map(|m| Ratio {
+            mode: m.mode,
+            baseline: base.mode,
+            ratio: m.load_ms.median / base.load_ms.median,
+            extra_round_trips: round_trips(m.load_ms.median - base.load_ms.median, rtt_ms),
+        })
+        .collect()
+}
+
+fn kib(bytes: f64) -> String {
+    format!("{:.1}", bytes / 1024.0)
+}
+
+/// The terminal table, then the ratios.
+pub fn table(report: &Report) -> String {
+    let mut out = String::new();
+    let shape = match report.bandwidth_bits_per_second {
+        Some(b) => format!(", {:.1} Mbit/s", b as f64 / 1e6),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} runs per mode, RTT {} ms{shape}",
+        report.url, report.runs, report.rtt_ms
+    );
+    let _ = writeln!(
+        out,
+        "{:<6} {:>8} {:>17} {:>8} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7}",
+        "mode",
+        "load ms",
+        "(min–max)",
+        "TTFB ms",
+        "RTTs",
+        "reqs",
+        "promised",
+        "used",
+        "wasted",
+        "KiB"
+    );
+    for m in &report.modes {
+        let rtts = m
+            .round_trips
+            .map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
+        let _ = writeln!(
+            out,
+            "{:<6} {:>8.1} {:>17} {:>8.1} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7}",
+            m.mode.as_str(),
+            m.load_ms.median,
+            format!("({:.1}–{:.1})", m.load_ms.min, m.load_ms.max),
+            m.ttfb_ms.median,
+            rtts,
+            m.requests,
+            m.promises,
+            m.pushes_used,
+            m.pushes_wasted,
+            kib(m.body_bytes),
+        );
+    }
+    for r in &report.ratios {
+        let extra = r
+            .extra_round_trips
+            .map_or_else(String::new, |x| format!(" ({x:+.1} RTT)"));
+        let _ = writeln!(out, "{} / {} = {:.2}×{extra}", r.mode, r.baseline, r.ratio);
+    }
+    out
+}
+
+/// The median run of a mode as text bars: `.` waiting for HEADERS, `=` receiving the body.
+pub fn waterfall(summary: &ModeSummary) -> String {
+    let run = &summary.median_run;
+    let span = run
+        .resources
+        .iter()
+        .filter_map(|r| r.end_ms)
+        .fold(run.load_ms, f64::max)
+        .max(1.0);
+    let scale = span / WATERFALL_COLUMNS as f64;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} — median run: loaded in {:.1} ms (1 column = {scale:.1} ms)",
+        summary.mode, run.load_ms
+    );
+    let col = |ms: f64| ((ms / scale).round() as usize).min(WATERFALL_COLUMNS);
+    for r in &run.resources {
+        let start = col(r.start_ms);
+        let headers = col(r.headers_ms.unwrap_or(span)).max(start);
+        let end = col(r.end_ms.unwrap_or(span)).max(headers).max(start + 1);
+        let mut bar = String::new();
+        for i in 0..WATERFALL_COLUMNS {
+            bar.push(if i < start || i >= end {
+                ' '
+            } else if i < headers {
+                '.'
+            } else {
+                '='
+            });
+        }
+        let note = if r.failed {
+            " failed"
+        } else if !r.needed {
+            " unused"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {:<34} {:<7} {:>3} {:>8} |{bar}| {:>7.1} → {:>7}{note}",
+            clip(&r.path, 34),
+            r.via.as_str(),
+            r.status.map_or_else(|| "-".into(), |s| s.to_string()),
+            r.bytes,
+            r.start_ms,
+            r.end_ms.map_or_else(|| "-".into(), |e| format!("{e:.1}")),
+        );
+    }
+    out
+}
+
+/// The `--trace` timeline of one run.
+pub fn trace(run: &RunOutcome) -> String {
+    let mut out = format!(
+        "trace of one {} run (ms since the connection was ready; connecting took {:.1} ms)\n",
+        run.mode, run.connect_ms
+    );
+    for e in &run.trace {
+        let _ = writeln!(out, "[{:>8.3}] {}", e.at_ms, e.what);
+    }
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let kept: String = s.chars().take(max - 1).collect();
+        format!("{kept}…")
+    }
+}
+
+/// Escapes text for HTML and SVG.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn color(via: Via) -> &'static str {
+    match via {
+        Via::Request => "#3a8f5c",
+        Via::Hint => "#c27c1e",
+        Via::Push => "#2f5fb3",
+    }
+}
+
+/// An SVG waterfall of one run, drawn on a common time axis of `span_ms`.
+pub fn svg_waterfall(run: &RunOutcome, span_ms: f64, rtt_ms: f64) -> String {
+    const LABEL: f64 = 300.0;
+    const BARS: f64 = 560.0;
+    const ROW: f64 = 18.0;
+    const TOP: f64 = 22.0;
+    let span = span_ms.max(1.0);
+    let x = |ms: f64| LABEL + (ms / span * BARS).clamp(0.0, BARS);
+    let height = TOP + ROW * run.resources.len() as f64 + 8.0;
+    let width = LABEL + BARS + 90.0;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace" font-size="11">"#
+    );
+    // Grid: one line per RTT when emulated, else ten steps.
+    let step = if rtt_ms > 0.0 && span / rtt_ms <= 40.0 {
+        rtt_ms
+    } else {
+        span / 10.0
+    };
+    let mut t = 0.0;
+    while t <= span + 1e-9 {
+        let _ = write!(
+            svg,
+            r##"<line x1="{0:.1}" y1="14" x2="{0:.1}" y2="{1:.1}" stroke="#ddd"/><text x="{0:.1}" y="11" fill="#777" text-anchor="middle">{2:.0}</text>"##,
+            x(t),
+            height - 6.0,
+            t
+        );
+        t += step;
+    }
+    for (i, r) in run.resources.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let start = r.start_ms;
+        let headers = r.headers_ms.unwrap_or(span).max(start);
+        let end = r.end_ms.unwrap_or(span).max(headers);
+        let opacity = if r.needed { 1.0 } else { 0.35 };
+        let _ = write!(
+            svg,
+            r##"<text x="4" y="{ty:.1}">{label}</text><rect x="{x0:.1}" y="{y:.1}" width="{w0:.1}" height="12" fill="{c}" opacity="{o0}"/><rect x="{x1:.1}" y="{y:.1}" width="{w1:.1}" height="12" fill="{c}" opacity="{opacity}"><title>{title}</title></rect><text x="{tx:.1}" y="{ty:.1}" fill="#555">{end:.0} ms</text>"##,
+            ty = y + 10.0,
+            label = escape(&clip(&format!("{} {}", r.via.as_str(), r.path), 44)),
+            x0 = x(start),
+            w0 = (x(headers) - x(start)).max(0.0),
+            c = color(r.via),
+            o0 = opacity * 0.3,
+            x1 = x(headers),
+            w1 = (x(end) - x(headers)).max(1.0),
+            title = escape(&resource_title(r)),
+            tx = x(end) + 4.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn resource_title(r: &Resource) -> String {
+    format!(
+        "{} ({}, stream {}): start {:.1} ms, headers {} ms, end {} ms, {} bytes{}",
+        r.path,
+        r.via.as_str(),
+        r.stream_id,
+        r.start_ms,
+        r.headers_ms
+            .map_or_else(|| "-".into(), |v| format!("{v:.1}")),
+        r.end_ms.map_or_else(|| "-".into(), |v| format!("{v:.1}")),
+        r.bytes,
+        if r.needed { "" } else { ", not needed" }
+    )
+}
+
+/// One self-contained HTML file: the table, the ratios and an SVG waterfall per mode.
+pub fn html(report: &Report) -> String {
+    let span = report
+        .modes
+        .iter()
+        .flat_map(|m| m.median_run.resources.iter().filter_map(|r| r.end_ms))
+        .fold(1.0, f64::max);
+    let mut out = String::from(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>h2push compare</title>\n<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d28}table{border-collapse:collapse}th,td{padding:.25rem .6rem;border-bottom:1px solid #ccd;text-align:right}th:first-child,td:first-child{text-align:left}.key span{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}</style></head><body>\n",
+    );
+    let _ = writeln!(
+        out,
+        "<h1>h2push compare</h1><p><code>{}</code>: {} runs per mode, RTT {} ms{}.</p>",
+        escape(&report.url),
+        report.runs,
+        report.rtt_ms,
+        report
+            .bandwidth_bits_per_second
+            .map_or_else(String::new, |b| format!(
+                ", bandwidth {:.1} Mbit/s",
+                b as f64 / 1e6
+            ))
+    );
+    out.push_str("<table><tr><th>mode</th><th>load ms (median)</th><th>min</th><th>max</th><th>TTFB ms</th><th>RTTs</th><th>requests</th><th>promised</th><th>pushes used</th><th>pushes wasted</th><th>KiB</th></tr>\n");
+    for m in &report.modes {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            m.mode,
+            m.load_ms.median,
+            m.load_ms.min,
+            m.load_ms.max,
+            m.ttfb_ms.median,
+            m.round_trips.map_or_else(|| "-".into(), |r| format!("{r:.1}")),
+            m.requests,
+            m.promises,
+            m.pushes_used,
+            m.pushes_wasted,
+            kib(m.body_bytes)
+        );
+    }
+    out.push_str("</table>\n<ul>");
+    for r in &report.ratios {
+        let _ = write!(
+            out,
+            "<li>{} / {} = {:.2}×{}</li>",
+            r.mode,
+            r.baseline,
+            r.ratio,
+            r.extra_round_trips
+                .map_or_else(String::new, |x| format!(" ({x:+.1} RTT)"))
+        );
+    }
+    out.push_str("</ul>\n<p class=\"key\">");
+    for via in [Via::Request, Via::Hint, Via::Push] {
+        let _ = write!(
+            out,
+            "<span style=\"background:{}\"></span>{}",
+            color(via),
+            via.as_str()
+        );
+    }
+    out.push_str(" — pale: waiting for HEADERS; faded rows: not needed by the page</p>\n");
+    for m in &report.modes {
+        let _ = writeln!(
+            out,
+            "<h2>{}: median run, {:.1} ms</h2>\n{}",
+            m.mode,
+            m.median_run.load_ms,
+            svg_waterfall(&m.median_run, span, report.rtt_ms)
+        );
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_min_max() {
+        let s = stats(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(stats(&[4.0, 1.0, 2.0, 3.0]).unwrap().median, 2.5);
+        assert_eq!(stats(&[7.0]).unwrap().median, 7.0);
+        assert!(stats(&[]).is_none());
+        assert!(stats(&[1.0, f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn median_run_is_the_lower_middle() {
+        assert_eq!(median_index(&[30.0, 10.0, 20.0]), Some(2));
+        assert_eq!(median_index(&[40.0, 10.0, 30.0, 20.0]), Some(3));
+        assert_eq!(median_index(&[5.0]), Some(0));
+        assert_eq!(median_index(&[]), None);
+    }
+
+    #[test]
+    fn round_trips_need_an_rtt() {
+        assert_eq!(round_trips(250.0, 100.0), Some(2.5));
+        assert_eq!(round_trips(250.0, 0.0), None);
+    }
+
+    fn run(mode: Mode, load_ms: f64) -> RunOutcome {
+        RunOutcome {
+            mode,
+            connect_ms: 1.0,
+            ttfb_ms: load_ms / 2.0,
+            load_ms,
+            body_bytes: 2048,
+            wire_bytes: 4096,
+            requests: 1,
+            promises: 3,
+            pushes_used: 2,
+            pushes_wasted: 1,
+            hints_unused: 0,
+            resources: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn summaries_and_ratios_against_push() {
+        let push = ModeSummary::new(
+            Mode::Push,
+            &[
+                run(Mode::Push, 110.0),
+                run(Mode::Push, 100.0),
+                run(Mode::Push, 130.0),
+            ],
+            100.0,
+        )
+        .unwrap();
+        assert_eq!(push.load_ms.median, 110.0);
+        assert_eq!(push.median_run.load_ms, 110.0);
+        assert_eq!(push.round_trips, Some(1.1));
+        assert_eq!(push.ttfb_ms.median, 55.0);
+        let none = ModeSummary::new(Mode::None, &[run(Mode::None, 440.0)], 100.0).unwrap();
+        let report = Report::new("https://x/".into(), 100.0, None, 3, vec![none, push]);
+        assert_eq!(report.ratios.len(), 1);
+        let r = &report.ratios[0];
+        assert_eq!((r.mode, r.baseline), (Mode::None, Mode::Push));
+        assert!((r.ratio - 4.0).abs() < 1e-9);
+        assert!((r.extra_round_trips.unwrap() - 3.3).abs() < 1e-9);
+        let table = table(&report);
+        assert!(table.contains("none / push = 4.00× (+3.3 RTT)"), "{table}");
+        assert!(ModeSummary::new(Mode::Hints, &[], 0.0).is_none());
+    }
+
+    #[test]
+    fn html_report_escapes_what_the_server_sent() {
+        let mut r = run(Mode::Push, 100.0);
+        r.resources
+            .push(Resource::for_test("/<script>alert(1)</script>"));
+        let summary = ModeSummary::new(Mode::Push, &[r], 50.0).unwrap();
+        let report = Report::new("https://x/?a=<b>".into(), 50.0, None, 1, vec![summary]);
+        let page = html(&report);
+        assert!(!page.contains("<script>"), "unescaped path");
+        assert!(page.contains("&lt;script&gt;"));
+        assert!(page.contains("<svg"));
+        assert!(waterfall(&report.modes[0]).contains("/<script>"));
+    }
+}
