@@ -65,15 +65,20 @@ where
                 anyhow::bail!("the server did not agree to HTTP/2 (ALPN h2)");
             }
             match &options.frame_log {
-                Some(log) => handshake(Tap::new(tls, log.clone()), options).await,
+                Some(log) => handshake(tap(tls, log.clone()), options).await,
                 None => handshake(tls, options).await,
             }
         }
         None => match &options.frame_log {
-            Some(log) => handshake(Tap::new(io, log.clone()), options).await,
+            Some(log) => handshake(tap(io, log.clone()), options).await,
             None => handshake(io, options).await,
         },
     }
+}
+
+/// `io` with every byte read fed to `log`.
+fn tap<IO>(io: IO, log: FrameLog) -> ReadTap<IO, impl FnMut(&[u8]) + Unpin> {
+    ReadTap::new(io, move |bytes: &[u8]| log.feed(bytes))
 }
 
 async fn handshake<IO>(io: IO, options: &ConnectOptions) -> Result<Connection>
@@ -209,34 +214,36 @@ impl FrameLog {
     }
 }
 
-/// Passes bytes through and feeds what is read to a [`FrameLog`].
-struct Tap<IO> {
+/// Passes bytes through and shows every read to `on_read`: the frame log here, a byte counter
+/// in `compare`.
+pub struct ReadTap<IO, F> {
     io: IO,
-    log: FrameLog,
+    on_read: F,
 }
 
-impl<IO> Tap<IO> {
-    fn new(io: IO, log: FrameLog) -> Self {
-        Tap { io, log }
+impl<IO, F: FnMut(&[u8])> ReadTap<IO, F> {
+    pub fn new(io: IO, on_read: F) -> Self {
+        ReadTap { io, on_read }
     }
 }
 
-impl<IO: AsyncRead + Unpin> AsyncRead for Tap<IO> {
+impl<IO: AsyncRead + Unpin, F: FnMut(&[u8]) + Unpin> AsyncRead for ReadTap<IO, F> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
-        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        let this = &mut *self;
+        let result = Pin::new(&mut this.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
-            self.log.feed(&buf.filled()[before..]);
+            (this.on_read)(&buf.filled()[before..]);
         }
         result
     }
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Tap<IO> {
+impl<IO: AsyncWrite + Unpin, F: Unpin> AsyncWrite for ReadTap<IO, F> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{config, site, TestServer};
+use common::{config, site, tool, TestServer};
 use h2push::compare::load::Mode;
 use h2push::compare::proxy::Shape;
 use h2push::compare::report::Report;
@@ -196,24 +196,6 @@ fn usage_errors_exit_2() {
     assert_eq!(out(&["compare", "ftp://localhost/"]).status.code(), Some(2));
 }
 
-/// The path of `tool`, or `None` (skip) — a failure where CI requires interop tools.
-fn tool(name: &str, package: &str) -> Option<String> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if found.is_none() {
-        assert!(
-            std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
-            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install {package}"
-        );
-        eprintln!("skipping: {name} not installed (apt-get install {package})");
-    }
-    found
-}
-
 /// A server process, killed when dropped.
 struct Peer(Child);
 
@@ -266,7 +248,7 @@ fn walk(path: &Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nghttpd_push_lists_are_used_and_beat_no_push() {
-    let Some(nghttpd) = tool("nghttpd", "nghttp2-server") else {
+    let Some(nghttpd) = tool("nghttpd") else {
         return;
     };
     let dir = demo_site();
@@ -333,7 +315,7 @@ hosts:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2o_pushes_its_link_preloads_and_hints_mode_follows_them() {
-    let Some(h2o) = tool("h2o", "h2o") else {
+    let Some(h2o) = tool("h2o") else {
         return;
     };
     let dir = demo_site();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{config, site, tool, Client, TestServer};
+use common::{chromium_dom, config, site, tool, Client, TestServer};
 use h2::RecvStream;
 use http::{Method, Request, StatusCode};
 use serde_json::Value;
@@ -524,47 +524,6 @@ async fn curl_reads_the_event_stream_over_http2() {
         ),
         "{text}"
     );
-}
-
-/// Chromium with `ca` trusted (an NSS database under a throw-away HOME, as in REAL-CLIENTS.md):
-/// loads `url`, lets it run for `run_ms`, and returns the DOM it ended with.
-fn chromium_dom(chromium: &str, certutil: &str, ca: &Path, url: &str, run_ms: u32) -> String {
-    let home = tempfile::TempDir::new().unwrap();
-    let nssdb = home.path().join(".pki/nssdb");
-    std::fs::create_dir_all(&nssdb).unwrap();
-    let db = format!("sql:{}", nssdb.display());
-    for args in [
-        vec!["-N", "-d", &db, "--empty-password"],
-        vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i"],
-    ] {
-        let status = Command::new(certutil)
-            .args(&args)
-            .args(args.contains(&"-A").then_some(ca))
-            .env("HOME", home.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "certutil {args:?}");
-    }
-    let profile = tempfile::TempDir::new().unwrap();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.path().display()),
-            &format!("--timeout={run_ms}"),
-            "--dump-dom",
-            url,
-        ])
-        .env("HOME", home.path())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `--dump-dom` dumps at the load event, which comes as soon as the page has opened its

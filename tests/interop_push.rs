@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::served::{Served, BIN};
-use common::tool;
+use common::{chromium_dom, tool};
 
 /// The demo site every test serves; its `index.html` runs `js/timing.js`.
 fn site_dir() -> PathBuf {
@@ -262,49 +262,6 @@ fn curl_sees_the_103_and_its_link_headers() {
     );
 }
 
-/// Chromium with the server's CA trusted through an NSS database under a throw-away HOME (it
-/// ignores 103s when the certificate is only excused with --ignore-certificate-errors).
-fn chromium_dom(chromium: &str, certutil: &str, ca: &Path, url: &str) -> String {
-    let home = tempfile::TempDir::new().unwrap();
-    let nssdb = home.path().join(".pki/nssdb");
-    std::fs::create_dir_all(&nssdb).unwrap();
-    let db = format!("sql:{}", nssdb.display());
-    for args in [
-        vec!["-N", "-d", &db, "--empty-password"],
-        vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i"],
-    ] {
-        let status = Command::new(certutil)
-            .args(&args)
-            .args(args.contains(&"-A").then_some(ca))
-            .env("HOME", home.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "certutil {args:?}");
-    }
-    let profile = tempfile::TempDir::new().unwrap();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.path().display()),
-            // --dump-dom waits for `load`, after which timing.js has written its <pre>; the
-            // timeout only bounds a page that never loads.
-            "--timeout=5000",
-            "--dump-dom",
-            url,
-        ])
-        .env("HOME", home.path())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `site/index.html` runs `js/timing.js`, which writes each Resource Timing entry as
 /// `path initiatorType` into `<pre id="resource-timing">` after `load`.
 ///
@@ -322,7 +279,7 @@ fn chromium_reports_early_hints_as_the_initiator_of_hinted_assets() {
     };
     let served = Served::start(&site_dir(), &[]);
     let assets = manifest(&site_dir(), "/");
-    let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"));
+    let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"), 5000);
     let timing = dom
         .split(r#"<pre id="resource-timing" hidden="">"#)
         .nth(1)
@@ -361,7 +318,7 @@ fn chromium_without_the_103_reports_ordinary_initiators() {
         return;
     };
     let served = Served::start(&site_dir(), &["--early-hints", "off"]);
-    let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"));
+    let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"), 5000);
     let timing = dom
         .split(r#"<pre id="resource-timing" hidden="">"#)
         .nth(1)

@@ -11,10 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -23,7 +21,6 @@ use h2::client::{PushPromise, PushPromises, SendRequest};
 use h2::RecvStream;
 use http::{Request, Response};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
@@ -246,14 +243,11 @@ async fn connect(target: &Target, mode: Mode, wire: Arc<AtomicU64>) -> Result<cl
         connection_window: Some(CLIENT_WINDOW),
         frame_log: None,
     };
-    client::connect_over(
-        Counted {
-            io: tcp,
-            read: wire,
-        },
-        &options,
-    )
-    .await
+    // Counts the bytes read from the socket.
+    let counted = client::ReadTap::new(tcp, move |bytes: &[u8]| {
+        wire.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    });
+    client::connect_over(counted, &options).await
 }
 
 fn ms(d: Duration) -> f64 {
@@ -852,45 +846,6 @@ async fn read_stream<F>(
         bytes: received,
         error,
     });
-}
-
-/// Counts the bytes read from the socket.
-struct Counted<IO> {
-    io: IO,
-    read: Arc<AtomicU64>,
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for Counted<IO> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = Pin::new(&mut self.io).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        result
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
 }
 
 #[cfg(test)]

@@ -274,9 +274,57 @@ pub fn tool(name: &str) -> Option<String> {
     if found.is_none() {
         assert!(
             std::env::var("H2PUSH_REQUIRE_INTEROP").is_err(),
-            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install nghttp2-client curl chromium libnss3-tools"
+            "{name} is required (H2PUSH_REQUIRE_INTEROP is set): apt-get install nghttp2-client nghttp2-server h2o curl chromium libnss3-tools"
         );
-        eprintln!("skipping: {name} not installed (apt-get install nghttp2-client curl chromium libnss3-tools)");
+        eprintln!("skipping: {name} not installed (apt-get install nghttp2-client nghttp2-server h2o curl chromium libnss3-tools)");
     }
     found
+}
+
+/// Chromium with `ca` trusted (an NSS database under a throw-away HOME, as in REAL-CLIENTS.md):
+/// loads `url`, and returns the DOM at `load` or after `run_ms`, whichever comes first. (It acts
+/// on 103s only for a trusted certificate, not one excused with --ignore-certificate-errors.)
+pub fn chromium_dom(
+    chromium: &str,
+    certutil: &str,
+    ca: &std::path::Path,
+    url: &str,
+    run_ms: u32,
+) -> String {
+    let home = tempfile::TempDir::new().unwrap();
+    let nssdb = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).unwrap();
+    let db = format!("sql:{}", nssdb.display());
+    for args in [
+        vec!["-N", "-d", &db, "--empty-password"],
+        vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i"],
+    ] {
+        let status = std::process::Command::new(certutil)
+            .args(&args)
+            .args(args.contains(&"-A").then_some(ca))
+            .env("HOME", home.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "certutil {args:?}");
+    }
+    let profile = tempfile::TempDir::new().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.path().display()),
+            &format!("--timeout={run_ms}"),
+            "--dump-dom",
+            url,
+        ])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
