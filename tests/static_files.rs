@@ -466,3 +466,55 @@ async fn cleartext_h2_with_prior_knowledge() {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+/// A client that connects and says nothing is dropped once the handshake timeout passes.
+#[tokio::test]
+async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
+    use tokio::io::AsyncReadExt;
+    let dir = demo_site();
+    let mut cfg = config(dir.path());
+    cfg.limits.handshake_timeout = Duration::from_millis(300);
+    let server = TestServer::start(cfg).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut byte))
+        .await
+        .expect("the server closed a silent connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+}
+
+/// Past `max_connections`, a new client waits until a connection closes.
+#[tokio::test]
+async fn connections_past_the_limit_wait_for_a_free_slot() {
+    let dir = demo_site();
+    let mut cfg = config(dir.path());
+    cfg.limits.max_connections = 1;
+    let server = TestServer::start(cfg).await;
+    let first = server.client().await;
+    assert_eq!(first.get("/style.css").await.status, StatusCode::OK);
+
+    let options = server.options(false);
+    let waiting = tokio::spawn({
+        let addr = server.addr;
+        async move { h2push::client::connect(addr, &options).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second connection was served past the limit"
+    );
+
+    first.conn.driver.abort();
+    drop(first);
+    let second = tokio::time::timeout(Duration::from_secs(3), waiting)
+        .await
+        .expect("served once the first connection closed")
+        .unwrap()
+        .unwrap();
+    let client = common::Client {
+        conn: second,
+        frame_log: None,
+        authority: format!("localhost:{}", server.addr.port()),
+    };
+    assert_eq!(client.get("/style.css").await.status, StatusCode::OK);
+}
