@@ -95,7 +95,14 @@ pub fn answer_from_memory(
         debug!(cause = %err, %target, "response not completed");
         0
     });
-    access_log(request.method(), target, status, bytes, started, None);
+    access_log(
+        request.method().as_str(),
+        target,
+        status,
+        bytes,
+        started,
+        None,
+    );
     Ok(())
 }
 
@@ -156,7 +163,7 @@ pub async fn handle(
 
     if let Some(endpoint) = events::route(&ctx.state, &parts.uri) {
         let (status, bytes) = endpoint.serve(&parts, respond).await;
-        return access_log(&method, &target, status, bytes, started, None);
+        return access_log(method.as_str(), &target, status, bytes, started, None);
     }
 
     let decision = {
@@ -220,7 +227,7 @@ pub async fn handle(
         0
     });
     access_log(
-        &method,
+        method.as_str(),
         &target,
         status,
         bytes,
@@ -254,15 +261,7 @@ fn decide(
     headers: &HeaderMap,
 ) -> Decision {
     let config = &state.config;
-    let generation = state.files.generation();
-    let mut resolved = files::resolve(config, method, target, headers);
-    if let Resolved::Error(err) = &resolved {
-        error!(cause = %err, %target, "serving a file failed");
-    }
-    if let Resolved::File { file, range: None } = &mut resolved {
-        let url_path = target.split('?').next().unwrap_or("/");
-        state.files.insert(&config.root, url_path, file, generation);
-    }
+    let resolved = resolve_kept(state, method, target, headers);
     let page = match (&resolved, method) {
         (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
             Some((page_manifest(config, state, target, authority, file), true))
@@ -275,9 +274,8 @@ fn decide(
     let page = page.and_then(|(assets, may_push)| {
         (!assets.manifest.assets.is_empty()).then_some(Page { assets, may_push })
     });
-    let (response, body) = files::response::head(resolved, method, config);
-    match body::inline_small(body) {
-        Ok(body) => Decision {
+    match head_with_body(resolved, method, config) {
+        Ok((response, body)) => Decision {
             response,
             body,
             page,
@@ -292,6 +290,34 @@ fn decide(
             }
         }
     }
+}
+
+/// Resolves a request on the blocking pool, logs a server-side failure, and keeps a small file
+/// in memory for the next request of it.
+fn resolve_kept(state: &State, method: &Method, target: &str, headers: &HeaderMap) -> Resolved {
+    let generation = state.files.generation();
+    let mut resolved = files::resolve(&state.config, method, target, headers);
+    match &mut resolved {
+        Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
+        Resolved::File { file, range: None } => {
+            let url_path = target.split('?').next().unwrap_or("/");
+            state
+                .files
+                .insert(&state.config.root, url_path, file, generation);
+        }
+        _ => {}
+    }
+    resolved
+}
+
+/// The response head for an outcome, with a small body already read into memory.
+fn head_with_body(
+    resolved: Resolved,
+    method: &Method,
+    config: &Config,
+) -> std::io::Result<(Response<()>, Body)> {
+    let (response, body) = files::response::head(resolved, method, config);
+    Ok((response, body::inline_small(body)?))
 }
 
 /// The cached assets of a page, or a new manifest parsed now.
@@ -483,24 +509,13 @@ async fn send_pushed_from_disk(
     let state = ctx.state.clone();
     let target = path.clone();
     let decided = tokio::task::spawn_blocking(move || {
-        let config = &state.config;
-        let generation = state.files.generation();
-        let mut resolved = files::resolve(config, &Method::GET, &target, &HeaderMap::new());
-        match &mut resolved {
-            Resolved::Error(err) => error!(cause = %err, %target, "serving a pushed file failed"),
-            Resolved::File { file, range: None } => {
-                let url_path = target.split('?').next().unwrap_or("/");
-                state.files.insert(&config.root, url_path, file, generation);
-            }
-            _ => {}
-        }
-        let (response, body) = files::response::head(resolved, &Method::GET, config);
-        (response, body::inline_small(body))
+        let resolved = resolve_kept(&state, &Method::GET, &target, &HeaderMap::new());
+        head_with_body(resolved, &Method::GET, &state.config)
     })
     .await;
     let (response, body) = match decided {
-        Ok((response, Ok(body))) => (response, body),
-        Ok((_, Err(err))) => {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(err)) => {
             error!(cause = %err, %path, "reading a pushed file failed");
             pushed.send_reset(h2::Reason::INTERNAL_ERROR);
             return;
@@ -531,18 +546,11 @@ fn log_pushed(
         debug!(cause = %err, %path, "pushed response not completed");
         0
     });
-    info!(
-        target: "h2push::access",
-        method = %"PUSH",
-        path = %path,
-        status = status.as_u16(),
-        bytes,
-        ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
-    );
+    access_log("PUSH", path, status, bytes, started, None);
 }
 
 fn access_log(
-    method: &Method,
+    method: &str,
     target: &str,
     status: StatusCode,
     bytes: u64,

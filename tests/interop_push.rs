@@ -280,11 +280,7 @@ fn chromium_reports_early_hints_as_the_initiator_of_hinted_assets() {
     let served = Served::start(&site_dir(), &[]);
     let assets = manifest(&site_dir(), "/");
     let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"), 5000);
-    let timing = dom
-        .split(r#"<pre id="resource-timing" hidden="">"#)
-        .nth(1)
-        .and_then(|rest| rest.split("</pre>").next())
-        .unwrap_or_else(|| panic!("timing.js wrote its entries: {dom}"));
+    let timing = resource_timing(&dom);
     let initiators: Vec<(&str, &str)> = timing.lines().filter_map(|l| l.rsplit_once(' ')).collect();
     let not_early: Vec<String> = assets
         .iter()
@@ -310,6 +306,15 @@ fn chromium_reports_early_hints_as_the_initiator_of_hinted_assets() {
     );
 }
 
+/// What `js/timing.js` wrote into `<pre id="resource-timing">`: a `path initiatorType` line
+/// per Resource Timing entry.
+fn resource_timing(dom: &str) -> &str {
+    dom.split(r#"<pre id="resource-timing" hidden="">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("timing.js wrote its entries: {dom}"))
+}
+
 /// Control for the test above: with `--early-hints off` the same page's assets report their
 /// ordinary initiators, so `early-hints` above really comes from the 103.
 #[test]
@@ -319,11 +324,7 @@ fn chromium_without_the_103_reports_ordinary_initiators() {
     };
     let served = Served::start(&site_dir(), &["--early-hints", "off"]);
     let dom = chromium_dom(&chromium, &certutil, &served.ca, &served.url("/"), 5000);
-    let timing = dom
-        .split(r#"<pre id="resource-timing" hidden="">"#)
-        .nth(1)
-        .and_then(|rest| rest.split("</pre>").next())
-        .unwrap_or_else(|| panic!("timing.js wrote its entries: {dom}"));
+    let timing = resource_timing(&dom);
     assert!(timing.contains("/css/site.css?v=1 "), "{timing}");
     assert!(!timing.contains("early-hints"), "{timing}");
 }
