@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::{self, Config, FeedConfig, Limits};
-use crate::server::{self, State, Transport};
+use crate::serve::{self, Signals, State, Transport};
 use crate::tls;
 use crate::watch::ChangeFeed;
 
@@ -39,7 +38,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve a directory over TLS HTTP/2 (and optionally cleartext h2c).
+    /// Serve a directory over TLS (HTTP/2 and HTTP/1.1), and optionally cleartext.
     Serve(Box<ServeArgs>),
     /// Write a local CA and a localhost certificate signed by it, and print where they are.
     Cert(CertArgs),
@@ -80,9 +79,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "certs", value_name = "DIR")]
     pub certs_dir: PathBuf,
 
-    /// Also serve cleartext HTTP/2 with prior knowledge (for `nghttp http://…`, h2load) on ADDR
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
-    pub h2c: Option<SocketAddr>,
+    /// Also serve cleartext on ADDR: HTTP/1.1, and HTTP/2 for clients with prior knowledge
+    /// (`nghttp http://…`, h2load). `--h2c` is the old name
+    #[arg(long, alias = "h2c", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub http: Option<SocketAddr>,
 
     /// Serve symlinks whose target is outside the served directory (refused by default)
     #[arg(long)]
@@ -92,9 +92,25 @@ pub struct ServeArgs {
     #[arg(long, default_value = config::DEFAULT_CACHE_CONTROL, value_name = "VALUE")]
     pub cache_control: Option<String>,
 
-    /// Most connections served at once
+    /// Most established connections served at once (idle ones close to make room)
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
     pub max_connections: usize,
+
+    /// Most connections in their TLS handshake at once (past it the oldest is dropped)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_HANDSHAKES, value_name = "N")]
+    pub max_handshakes: usize,
+
+    /// Most change-feed event streams open at once (past it: 503 with Retry-After)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_EVENT_STREAMS, value_name = "N")]
+    pub max_event_streams: usize,
+
+    /// Close a connection (reset an HTTP/2 stream) whose client takes no bytes for this long
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
+    pub send_stall_timeout: Duration,
+
+    /// Leave out the `Server: h2push/VERSION` response header
+    #[arg(long)]
+    pub no_server_header: bool,
 
     /// Most concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_name = "N")]
@@ -330,10 +346,17 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         })?;
         config.cache_control = cc.clone();
     }
-    if args.max_connections == 0 || args.max_concurrent_streams == 0 {
+    if args.max_connections == 0
+        || args.max_concurrent_streams == 0
+        || args.max_handshakes == 0
+        || args.max_event_streams == 0
+    {
         return Err(usage(
-            "--max-connections and --max-concurrent-streams must be at least 1",
+            "--max-connections, --max-handshakes, --max-event-streams and --max-concurrent-streams must be at least 1",
         ));
+    }
+    if args.no_server_header {
+        config.server_header = None;
     }
     config.feed = feed_config(args)?;
     config.live_reload = args.live_reload;
@@ -344,7 +367,11 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         handshake_timeout: args.handshake_timeout.unwrap_or(defaults.handshake_timeout),
         idle_timeout: args.idle_timeout.unwrap_or(defaults.idle_timeout),
         max_connections: args.max_connections,
+        max_handshakes: args.max_handshakes,
+        max_event_streams: args.max_event_streams,
+        send_stall_timeout: args.send_stall_timeout,
         shutdown_grace: args.shutdown_grace.unwrap_or(defaults.shutdown_grace),
+        ..defaults
     };
     config.push.push = args.push.on();
     config.push.early_hints = args.early_hints.on();
@@ -377,7 +404,6 @@ fn feed_config(args: &ServeArgs) -> Result<FeedConfig> {
         path: path.clone(),
         keep_alive: args.sse_keep_alive,
         poll_timeout: args.poll_timeout,
-        ..FeedConfig::default()
     })
 }
 
@@ -415,12 +441,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let listen = args
         .listen
         .unwrap_or_else(|| "127.0.0.1:8443".parse().unwrap());
-    let listener = server::bind(listen)
+    let listener = serve::bind(listen)
         .await
         .map_err(|e| usage(format!("{e:#}")))?;
-    let h2c = match args.h2c {
+    let cleartext = match args.http {
         Some(addr) => Some(
-            server::bind(addr)
+            serve::bind(addr)
                 .await
                 .map_err(|e| usage(format!("{e:#}")))?,
         ),
@@ -432,7 +458,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         Some(changes) => State::with_changes(config, changes),
         None => State::new(config),
     };
-    let shutdown = CancellationToken::new();
+    let signals = Signals::default();
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
@@ -469,25 +495,36 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     }
     let mut tasks = tokio::task::JoinSet::new();
     let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
-    tasks.spawn(server::run(
+    tasks.spawn(serve::run(
         listener,
         Transport::Tls(acceptor),
         state.clone(),
-        shutdown.clone(),
+        signals.clone(),
     ));
-    if let Some(h2c) = h2c {
-        let addr = h2c.local_addr().context("reading the h2c address")?;
-        info!(url = %format!("http://{addr}/"), "serving cleartext HTTP/2 (prior knowledge)");
-        tasks.spawn(server::run(
-            h2c,
+    if let Some(cleartext) = cleartext {
+        let addr = cleartext
+            .local_addr()
+            .context("reading the cleartext address")?;
+        info!(url = %format!("http://{addr}/"), "serving cleartext HTTP/1.1 and HTTP/2 (prior knowledge)");
+        tasks.spawn(serve::run(
+            cleartext,
             Transport::Cleartext,
             state.clone(),
-            shutdown.clone(),
+            signals.clone(),
         ));
     }
-    signal.await;
-    info!("shutting down: finishing in-flight streams");
-    shutdown.cancel();
+    let mut signal = signal;
+    signal.recv().await;
+    info!(
+        grace = ?state.config.limits.shutdown_grace,
+        "shutting down: finishing open requests (a second Ctrl-C quits at once)"
+    );
+    signals.shutdown.cancel();
+    tokio::spawn(async move {
+        signal.recv().await;
+        tracing::warn!("second signal: quitting at once");
+        std::process::exit(130);
+    });
     if let Some(changes) = &state.changes {
         // Event streams and long polls end now instead of holding connections open.
         changes.close();
@@ -505,17 +542,27 @@ fn display_host(addr: SocketAddr) -> String {
     }
 }
 
-/// Installs the SIGINT/SIGTERM handlers now (before anyone is told the server is up), and
-/// returns a future that resolves on the first of them.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
-    Ok(async move {
+/// SIGINT and SIGTERM, installed before anyone is told the server is up.
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Resolves on the next SIGINT or SIGTERM.
+    async fn recv(&mut self) {
         tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
         }
+    }
+}
+
+fn shutdown_signal() -> Result<StopSignals> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok(StopSignals {
+        term: signal(SignalKind::terminate()).context("installing a SIGTERM handler")?,
+        int: signal(SignalKind::interrupt()).context("installing a SIGINT handler")?,
     })
 }
 
@@ -630,7 +677,7 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(args.dir, Some(PathBuf::from("some/dir")));
-        assert_eq!(args.h2c, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(args.http, Some("127.0.0.1:8080".parse().unwrap()));
         assert_eq!(args.listen, Some("127.0.0.1:8443".parse().unwrap()));
         assert_eq!(
             args.max_header_list_size,

@@ -20,8 +20,39 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection with no open stream for this long is closed with GOAWAY.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Connections served at once; further clients wait in the kernel's accept queue.
+/// Established connections served at once (past their TLS handshake). When all are taken, a
+/// new client makes the idle ones (no open request) close, as nginx reuses idle keep-alive
+/// connections; further clients wait in the kernel's accept queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Connections in their TLS handshake (or HTTP/2 preface) at once, counted apart from
+/// established ones so that clients that connect and say nothing cannot starve the rest. When
+/// all are taken, a new connection evicts the one that has been shaking hands longest.
+pub const DEFAULT_MAX_HANDSHAKES: usize = 512;
+
+/// Event streams open at once, across all connections. Past it, `events` answers 503 with
+/// `Retry-After`: long-lived streams must leave room for pages.
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 512;
+
+/// A connection whose client takes no bytes for this long while the server has some to send
+/// is closed (nginx's `send_timeout`); an HTTP/2 stream that gets no window for this long is
+/// reset. `EventSource` reconnects with `Last-Event-ID`.
+pub const DEFAULT_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Response bytes one connection may have buffered for sending (handed to HTTP/2, not yet on
+/// the socket). A stream that would go past it waits for the client to take some.
+pub const DEFAULT_SEND_BUFFER_PER_CONNECTION: usize = 1024 * 1024;
+
+/// Response bytes buffered for sending across all connections.
+pub const DEFAULT_SEND_BUFFER_TOTAL: usize = 256 * 1024 * 1024;
+
+/// After a connection ends, how long the server keeps reading (and discarding) what the client
+/// still sends before closing the socket: closing with unread bytes makes the kernel send a
+/// reset, which can destroy the last response before the client has read it.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After the shutdown grace period, how long cut streams get to write their access-log lines.
+pub const ABORT_LOG_GRACE: Duration = Duration::from_millis(500);
 
 /// After SIGINT/SIGTERM, how long in-flight streams get to finish before the process exits.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -97,16 +128,11 @@ pub const DEFAULT_SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The `retry:` an event stream announces: how long `EventSource` waits before reconnecting.
 pub const SSE_RETRY: Duration = Duration::from_millis(2000);
 
-/// Event bytes one stream may have waiting for the client's flow-control window. Past this, the
-/// stream stops taking changes from the feed (they wait in the feed's shared buffer, and a
-/// client that falls [`FEED_CAPACITY`](crate::watch::FEED_CAPACITY) changes behind gets a reset),
-/// so a slow reader costs at most this much memory of its own.
+/// Most event bytes sent as one chunk of an event stream (a burst of changes, or a replay for
+/// a reconnecting client; a longer replay becomes a reset). A stream holds at most one chunk
+/// while the client's window is shut: the rest wait in the feed's shared buffer, and a client
+/// that falls [`FEED_CAPACITY`](crate::watch::FEED_CAPACITY) changes behind gets a reset.
 pub const SSE_MAX_QUEUED: usize = 64 * 1024;
-
-/// A stream whose queue stays full this long without the client taking any of it is reset
-/// (RST_STREAM CANCEL, logged): the client stopped reading. `EventSource` reconnects with
-/// `Last-Event-ID` when it comes back.
-pub const DEFAULT_SSE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a long-poll request is held when there is no news, before an empty answer. Under
 /// the 30 s that many proxies allow an idle response.
@@ -124,6 +150,11 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    pub max_handshakes: usize,
+    pub max_event_streams: usize,
+    pub send_stall_timeout: Duration,
+    pub send_buffer_per_connection: usize,
+    pub send_buffer_total: usize,
     pub shutdown_grace: Duration,
 }
 
@@ -135,6 +166,11 @@ impl Default for Limits {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
+            max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
+            send_stall_timeout: DEFAULT_SEND_STALL_TIMEOUT,
+            send_buffer_per_connection: DEFAULT_SEND_BUFFER_PER_CONNECTION,
+            send_buffer_total: DEFAULT_SEND_BUFFER_TOTAL,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
@@ -146,7 +182,6 @@ pub struct FeedConfig {
     /// URL prefix, starting and ending with `/`: `{path}events` and `{path}poll`.
     pub path: String,
     pub keep_alive: Duration,
-    pub stall_timeout: Duration,
     pub poll_timeout: Duration,
 }
 
@@ -155,7 +190,6 @@ impl Default for FeedConfig {
         FeedConfig {
             path: DEFAULT_FEED_PATH.to_string(),
             keep_alive: DEFAULT_SSE_KEEP_ALIVE,
-            stall_timeout: DEFAULT_SSE_STALL_TIMEOUT,
             poll_timeout: DEFAULT_POLL_TIMEOUT,
         }
     }
@@ -175,6 +209,8 @@ pub struct Config {
     pub feed: FeedConfig,
     /// Inject the live-reload script into HTML responses.
     pub live_reload: bool,
+    /// The `Server` header on every response; `None` with `--no-server-header`.
+    pub server_header: Option<http::HeaderValue>,
 }
 
 impl Config {
@@ -188,6 +224,10 @@ impl Config {
             push: PushConfig::default(),
             feed: FeedConfig::default(),
             live_reload: false,
+            server_header: Some(http::HeaderValue::from_static(concat!(
+                "h2push/",
+                env!("CARGO_PKG_VERSION")
+            ))),
         }
     }
 }

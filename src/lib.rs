@@ -5,18 +5,22 @@
 //!
 //! ## How a request flows
 //! ```text
-//! server::run          accept loop, connection limit (semaphore), graceful shutdown
-//!   └ conn::serve      TLS handshake (timeout) → h2 handshake with our limits → a task per stream
-//!       └ handler      one stream: files::resolve on the blocking pool → response head → body
-//!           ├ events           the change feed's endpoints (SSE, long-poll), routed first
-//!           ├ files::path      URL path → file under the root (decode once, filter, symlinks)
-//!           ├ files::headers   validators, conditional requests, ranges (pure)
-//!           ├ files::response  outcome → status and headers (pure)
-//!           ├ files::body      body streamed under h2 flow control
-//!           └ live_reload      HTML pages with the reload script, when `--live-reload`
+//! serve::listen        accept loop: socket budget, handshake slots, graceful shutdown
+//!   └ serve::conn      TLS handshake → ALPN h2 or HTTP/1.1 (cleartext: sniff) → lingering close
+//!       ├ serve::h2    HTTP/2: a task per stream; 103, PUSH_PROMISE, bodies under flow control
+//!       └ serve::h1    HTTP/1.1 over hyper: keep-alive, `Link` headers, chunked event streams
+//!           └ serve::core      protocol-free: request head → `reply::Reply` + a page's assets
+//!               ├ events           the change feed's endpoints (SSE, long-poll), routed first
+//!               ├ files::path      URL path → file under the root (decode once, filter, symlinks)
+//!               ├ files::headers   validators, conditional requests, ranges (pure)
+//!               ├ files::response  outcome → status and headers (pure)
+//!               ├ push::pages      a page's manifest: cached, or discovered (push::discover)
+//!               └ live_reload      HTML pages with the reload script, when `--live-reload`
 //! ```
+//! Lower layers never import higher ones: `reply`, `config`, `files`, `push`, `events` and
+//! `watch` know nothing of `serve`; `serve` knows nothing of `cli`.
 //! `watch` owns the `notify` watcher on the root: a debounced, numbered, buffered `ChangeFeed`
-//! in `server::State` that the event endpoints stream and caches subscribe to.
+//! in `serve::State` that the event endpoints stream and caches subscribe to.
 //! `compare` is the page-load comparer: a browser-like client on `client`, reusing the
 //! discovery code of `push`, through an RTT-emulating proxy, with push, hints only and neither.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
@@ -24,16 +28,15 @@
 
 pub mod cli;
 pub mod client;
-pub mod coalesce;
 pub mod compare;
 pub mod config;
-pub mod conn;
 pub mod events;
 pub mod files;
-pub mod handler;
 pub mod hints;
 pub mod live_reload;
 pub mod push;
-pub mod server;
+pub mod reply;
+pub mod serve;
+pub mod throttle;
 pub mod tls;
 pub mod watch;

@@ -435,7 +435,7 @@ async fn a_stalled_reader_does_not_hold_up_another_stream() {
     let dir = demo();
     std::fs::create_dir(dir.path().join("burst")).unwrap();
     let mut cfg = config(dir.path());
-    cfg.feed.stall_timeout = Duration::from_millis(500);
+    cfg.limits.send_stall_timeout = Duration::from_millis(500);
     let server = TestServer::start_watching(cfg).await;
     let mut options = server.options(false);
     options.stream_window = Some(4096);

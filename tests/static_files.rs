@@ -352,7 +352,7 @@ async fn shutdown_finishes_in_flight_streams_then_stops() {
     let (response, _) = send.send_request(req, true).unwrap();
     let response = response.await.unwrap();
     // The stream is under way; now the server is told to stop.
-    server.shutdown.cancel();
+    server.signals.shutdown.cancel();
     let r = common::read_response(response).await;
     assert_eq!(r.body.len(), body.len());
     assert!(r.body == body, "in-flight body completed intact");
@@ -439,13 +439,13 @@ async fn cleartext_h2_with_prior_knowledge() {
     let dir = demo_site();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = h2push::server::State::new(config(dir.path()));
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(h2push::server::run(
+    let state = h2push::serve::State::new(config(dir.path()));
+    let signals = h2push::serve::Signals::default();
+    let task = tokio::spawn(h2push::serve::run(
         listener,
-        h2push::server::Transport::Cleartext,
+        h2push::serve::Transport::Cleartext,
         state,
-        shutdown.clone(),
+        signals.clone(),
     ));
     let options = h2push::client::ConnectOptions {
         tls: None,
@@ -463,7 +463,7 @@ async fn cleartext_h2_with_prior_knowledge() {
     };
     let r = client.get("/style.css").await;
     assert_eq!((r.status, r.body.as_slice()), (StatusCode::OK, STYLE));
-    shutdown.cancel();
+    signals.shutdown.cancel();
     task.await.unwrap();
 }
 
@@ -483,38 +483,47 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 }
 
-/// Past `max_connections`, a new client waits until a connection closes.
+/// Past `max_connections`, a new client waits while every connection is busy, and an idle
+/// connection gives up its slot to it (as nginx reuses idle keep-alive connections).
 #[tokio::test]
-async fn connections_past_the_limit_wait_for_a_free_slot() {
-    let dir = demo_site();
+async fn past_the_limit_a_new_client_waits_for_a_connection_to_go_idle() {
+    let dir = common::site(&[("big.bin", &[7u8; 512 * 1024])]);
     let mut cfg = config(dir.path());
     cfg.limits.max_connections = 1;
     let server = TestServer::start(cfg).await;
-    let first = server.client().await;
-    assert_eq!(first.get("/style.css").await.status, StatusCode::OK);
+    let mut options = server.options(false);
+    options.stream_window = Some(4096);
+    let first = server.client_with(options).await;
+    // A download the client does not read keeps the first connection busy.
+    let request = first.request(Method::GET, "/big.bin").body(()).unwrap();
+    let (response, _) = first.conn.send.clone().send_request(request, true).unwrap();
+    let busy = response.await.unwrap();
+    assert_eq!(busy.status(), StatusCode::OK);
 
-    let options = server.options(false);
     let waiting = tokio::spawn({
+        let options = server.options(false);
         let addr = server.addr;
-        async move { h2push::client::connect(addr, &options).await }
+        async move {
+            let conn = h2push::client::connect(addr, &options).await.unwrap();
+            let client = common::Client {
+                conn,
+                frame_log: None,
+                authority: format!("localhost:{}", addr.port()),
+            };
+            client.get("/big.bin").await
+        }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !waiting.is_finished(),
-        "a second connection was served past the limit"
+        "a second connection was served past the limit while the first was busy"
     );
 
-    first.conn.driver.abort();
-    drop(first);
+    drop(busy); // RST_STREAM: the first connection is now idle
     let second = tokio::time::timeout(Duration::from_secs(3), waiting)
         .await
-        .expect("served once the first connection closed")
-        .unwrap()
+        .expect("served once the first connection went idle")
         .unwrap();
-    let client = common::Client {
-        conn: second,
-        frame_log: None,
-        authority: format!("localhost:{}", server.addr.port()),
-    };
-    assert_eq!(client.get("/style.css").await.status, StatusCode::OK);
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.body.len(), 512 * 1024);
 }

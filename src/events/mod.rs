@@ -1,27 +1,23 @@
 //! The change feed's HTTP endpoints, under a configurable prefix (`/.h2push/` by default):
 //! `events` streams changes as Server-Sent Events ([`sse`]), `poll` is the long-polling
-//! fallback ([`poll`]). [`route`] is the one early dispatch `handler::handle` makes before file
-//! resolution; everything under the prefix is answered here.
+//! fallback ([`poll`]). [`route`] is the one early dispatch the serving core makes before file
+//! resolution; everything under the prefix is answered here, as a protocol-free [`Reply`].
 
 mod poll;
 mod sse;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use h2::server::SendResponse;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderValue, Method, Response, StatusCode};
-use tracing::debug;
+use http::header::{ALLOW, CACHE_CONTROL};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::config::Config;
-use crate::server::State;
+use crate::config::FeedConfig;
+use crate::reply::Reply;
 use crate::watch::ChangeFeed;
 
 /// A request for one of the feed's endpoints.
 pub struct Endpoint {
     feed: Arc<ChangeFeed>,
-    config: Arc<Config>,
     kind: Kind,
 }
 
@@ -31,105 +27,69 @@ enum Kind {
     Unknown,
 }
 
-/// The endpoint `uri` names, if it is under the feed prefix and the server watches for changes.
-/// Without a watcher there is no feed: the request goes on to file resolution like any other.
-pub fn route(state: &State, uri: &http::Uri) -> Option<Endpoint> {
-    let feed = state.changes.clone()?;
-    let name = uri.path().strip_prefix(state.config.feed.path.as_str())?;
-    let kind = match name {
+impl Endpoint {
+    /// Whether this request opens a long-lived event stream (which has its own budget).
+    pub fn is_event_stream(&self) -> bool {
+        matches!(self.kind, Kind::Events)
+    }
+}
+
+/// The endpoint `path` names, if it is under the feed prefix and there is a feed. Without a
+/// watcher there is no feed: the request goes on to file resolution like any other.
+pub fn route(feed: Option<&Arc<ChangeFeed>>, config: &FeedConfig, path: &str) -> Option<Endpoint> {
+    let feed = feed?.clone();
+    let kind = match path.strip_prefix(config.path.as_str())? {
         "events" => Kind::Events,
         "poll" => Kind::Poll,
         _ => Kind::Unknown,
     };
-    Some(Endpoint {
-        feed,
-        config: state.config.clone(),
-        kind,
-    })
+    Some(Endpoint { feed, kind })
 }
 
 impl Endpoint {
-    /// Answers the request. Returns the status and the body bytes sent, for the access log.
-    pub async fn serve(
+    /// Answers the request. A long poll waits here; the transport drops this future when the
+    /// client goes away. An event stream's body produces changes until the feed closes.
+    pub async fn answer(
         self,
-        parts: &http::request::Parts,
-        respond: SendResponse<Bytes>,
-    ) -> (StatusCode, u64) {
-        let head_only = parts.method == Method::HEAD;
-        if parts.method != Method::GET && !head_only {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-            response
-                .0
+        method: &Method,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        config: &FeedConfig,
+    ) -> Reply {
+        let head_only = *method == Method::HEAD;
+        if *method != Method::GET && !head_only {
+            let mut reply = no_store(Reply::text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed\n",
+            ));
+            reply
+                .head
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return send_whole(respond, response, head_only);
+            return reply;
         }
-        let feed_config = &self.config.feed;
-        match self.kind {
-            Kind::Events => {
-                sse::stream(&self.feed, feed_config, &parts.headers, head_only, respond).await
-            }
-            Kind::Poll => {
-                poll::answer(
-                    &self.feed,
-                    feed_config,
-                    parts.uri.query(),
-                    head_only,
-                    respond,
-                )
-                .await
-            }
-            Kind::Unknown => send_whole(
-                respond,
-                plain(
-                    StatusCode::NOT_FOUND,
-                    "no such change-feed endpoint (try events or poll)\n",
-                ),
-                head_only,
-            ),
+        let reply = match self.kind {
+            Kind::Events => sse::open(self.feed, config, headers),
+            Kind::Poll => poll::answer(&self.feed, config, query, head_only).await,
+            Kind::Unknown => no_store(Reply::text(
+                StatusCode::NOT_FOUND,
+                "no such change-feed endpoint (try events or poll)\n",
+            )),
+        };
+        if head_only {
+            reply.head_only()
+        } else {
+            reply
         }
     }
 }
 
-/// A short `text/plain` answer.
-fn plain(status: StatusCode, message: &'static str) -> (Response<()>, Bytes) {
-    let mut r = Response::new(());
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    (r, Bytes::from_static(message.as_bytes()))
-}
-
-/// Sends a response whose body is already in memory, with its `Content-Length`; HEAD gets the
-/// same head and no body.
-fn send_whole(
-    mut respond: SendResponse<Bytes>,
-    (mut response, body): (Response<()>, Bytes),
-    head_only: bool,
-) -> (StatusCode, u64) {
-    let status = response.status();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    headers
+/// Feed answers describe a moment: never cached.
+fn no_store(mut reply: Reply) -> Reply {
+    reply
+        .head
+        .headers_mut()
         .entry(CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    let empty = head_only || body.is_empty();
-    let sent = match respond.send_response(response, empty) {
-        Ok(_) if empty => Ok(0),
-        Ok(mut stream) => {
-            let len = body.len() as u64;
-            // Small: h2 holds it and sends it as the window opens.
-            stream.send_data(body, true).map(|()| len)
-        }
-        Err(err) => Err(err),
-    };
-    match sent {
-        Ok(bytes) => (status, bytes),
-        Err(err) => {
-            debug!(cause = %err, "feed response not completed");
-            (status, 0)
-        }
-    }
+    reply
 }

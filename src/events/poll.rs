@@ -2,19 +2,17 @@
 //! once as JSON; with none, the request is held until one arrives or the poll timeout passes
 //! (then an empty list). The answer's `last_id` is the `after` of the next poll.
 
-use std::future::poll_fn;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use h2::server::SendResponse;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Response, StatusCode};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
-use tracing::debug;
 
-use super::{plain, send_whole};
+use super::no_store;
 use crate::config::FeedConfig;
+use crate::reply::{Body, Reply};
 use crate::watch::{Change, ChangeFeed};
 
 /// The JSON body of every answer.
@@ -46,18 +44,17 @@ impl Answer {
     }
 }
 
+/// The answer to one poll: at once when there is news, else after the first change or the
+/// poll timeout.
 pub(super) async fn answer(
     feed: &ChangeFeed,
     config: &FeedConfig,
     query: Option<&str>,
     head_only: bool,
-    mut respond: SendResponse<Bytes>,
-) -> (StatusCode, u64) {
+) -> Reply {
     let after = match parse_after(query) {
         Ok(after) => after,
-        Err(message) => {
-            return send_whole(respond, plain(StatusCode::BAD_REQUEST, message), head_only)
-        }
+        Err(message) => return no_store(Reply::text(StatusCode::BAD_REQUEST, message)),
     };
     let mut subscription = feed.subscribe_since(after);
     let answer = match subscription.backlog {
@@ -77,19 +74,15 @@ pub(super) async fn answer(
                     Err(RecvError::Closed) => Answer::events(after, Vec::new()),
                 },
                 _ = tokio::time::sleep(config.poll_timeout) => Answer::events(after, Vec::new()),
-                _ = poll_fn(|cx| respond.poll_reset(cx)) => {
-                    debug!("long-poll client left");
-                    return (StatusCode::OK, 0);
-                }
             }
         }
     };
     let body = serde_json::to_vec(&answer).expect("an answer serializes");
-    let mut response = Response::new(());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    send_whole(respond, (response, Bytes::from(body)), head_only)
+    let mut head = Response::new(());
+    let headers = head.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    no_store(Reply::new(head, Body::Bytes(Bytes::from(body))))
 }
 
 fn changes<S: serde::Serializer>(events: &[Arc<Change>], s: S) -> Result<S::Ok, S::Error> {

@@ -1,69 +1,111 @@
 //! `GET {feed}events`: changes as Server-Sent Events, one long `text/event-stream` response.
 //!
-//! Each stream is one task that owns a broadcast receiver and a small byte queue, and writes the
-//! queue out only as the client's HTTP/2 window allows. Publishing never waits for a stream: a
-//! slow client's changes wait in the feed's shared ring once its queue holds
-//! [`SSE_MAX_QUEUED`] bytes; if it falls a whole ring behind it gets `event: reset`. A client
-//! that takes nothing for the stall timeout while its queue is full has its stream reset
-//! (`EventSource` reconnects with `Last-Event-ID` and catches up from the feed's buffer).
+//! The body is a stream of chunks that the transport pulls only when the client can take more
+//! (HTTP/2 flow control, or HTTP/1.1 socket writes). Publishing never waits for a stream: the
+//! changes of a stream that is not pulled wait in the feed's shared ring, and a stream that
+//! falls a whole ring behind gets `event: reset` (and `EventSource` reconnects with
+//! `Last-Event-ID` when it needs to). A client that takes nothing for the stall timeout has its
+//! stream closed by the transport.
 
 use std::fmt::Write as _;
-use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use h2::server::SendResponse;
-use h2::SendStream;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
-use tracing::{debug, info, warn};
+use http::{HeaderMap, HeaderValue, Response};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+use tracing::{debug, warn};
 
 use crate::config::{FeedConfig, SSE_MAX_QUEUED, SSE_RETRY};
+use crate::reply::{Body, Reply};
+use crate::throttle::Throttle;
 use crate::watch::{Change, ChangeFeed, Reset};
 
-/// Why a stream woke up.
-enum Wake {
-    Change(Result<Arc<Change>, RecvError>),
-    KeepAlive,
-    /// The window may have room for more of the queue.
-    Capacity(Option<Result<usize, h2::Error>>),
-    /// The client reset the stream (or the connection failed).
-    Reset(Result<h2::Reason, h2::Error>),
+/// Streams that fell behind the feed: logged at most once per interval, with a count.
+static FELL_BEHIND: Throttle = Throttle::new();
+
+/// The event-stream response: its head, and a body that follows the feed from the client's
+/// `Last-Event-ID` (or from now) until the feed closes.
+pub(super) fn open(feed: Arc<ChangeFeed>, config: &FeedConfig, headers: &HeaderMap) -> Reply {
+    let mut head = Response::new(());
+    head.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    head.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut first = BytesMut::new();
+    let _ = write!(first, "retry: {}\n\n", SSE_RETRY.as_millis());
+    let receiver = start(&feed, headers, &mut first);
+    let mut keep_alive = interval_at(Instant::now() + config.keep_alive, config.keep_alive);
+    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let events = Events {
+        feed,
+        receiver,
+        first: Some(first.freeze()),
+        keep_alive,
+    };
+    let chunks = futures_util::stream::unfold(events, |mut events| async move {
+        let chunk = events.next().await?;
+        Some((chunk, events))
+    });
+    Reply::new(head, Body::Stream(Box::pin(chunks)))
 }
 
-/// Answers an event-stream request and streams until the client leaves or the feed closes.
-pub(super) async fn stream(
-    feed: &ChangeFeed,
-    config: &FeedConfig,
-    headers: &HeaderMap,
-    head_only: bool,
-    mut respond: SendResponse<Bytes>,
-) -> (StatusCode, u64) {
-    let mut response = Response::new(());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let mut stream = match respond.send_response(response, head_only) {
-        Ok(stream) => stream,
-        Err(err) => {
-            debug!(cause = %err, "event stream not started");
-            return (StatusCode::OK, 0);
+/// One client's position in the feed.
+struct Events {
+    feed: Arc<ChangeFeed>,
+    receiver: broadcast::Receiver<Arc<Change>>,
+    /// `retry:` and what a reconnecting client missed, sent first.
+    first: Option<Bytes>,
+    keep_alive: Interval,
+}
+
+impl Events {
+    /// The next chunk of the stream: the changes ready now (at most about
+    /// [`SSE_MAX_QUEUED`] bytes of them), a reset, or a keep-alive comment when the feed has
+    /// been quiet. `None` when the feed closes.
+    async fn next(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
         }
-    };
-    if head_only {
-        return (StatusCode::OK, 0);
+        let mut out = BytesMut::new();
+        tokio::select! {
+            change = self.receiver.recv() => match change {
+                Ok(change) => write_change(&mut out, &change),
+                Err(RecvError::Lagged(missed)) => self.fell_behind(&mut out, missed),
+                Err(RecvError::Closed) => {
+                    debug!("change feed closed: ending the event stream");
+                    return None;
+                }
+            },
+            _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+        }
+        // One burst of changes is published together: send what is ready as one chunk.
+        while out.len() < SSE_MAX_QUEUED {
+            match self.receiver.try_recv() {
+                Ok(change) => write_change(&mut out, &change),
+                Err(TryRecvError::Lagged(missed)) => self.fell_behind(&mut out, missed),
+                Err(_) => break,
+            }
+        }
+        self.keep_alive.reset();
+        Some(out.freeze())
     }
-    let mut queue = BytesMut::new();
-    let _ = write!(queue, "retry: {}\n\n", SSE_RETRY.as_millis());
-    let receiver = start(feed, headers, &mut queue);
-    let sent = pump(&mut stream, feed, receiver, queue, config).await;
-    (StatusCode::OK, sent)
+
+    /// The receiver lost changes: what it still holds overlaps what a reset covers, so start
+    /// afresh and tell the client.
+    fn fell_behind(&mut self, out: &mut BytesMut, missed: u64) {
+        if let Some(held) = FELL_BEHIND.admit() {
+            warn!(
+                missed,
+                similar_warnings_held_back = held,
+                "an event stream fell behind the feed: sending a reset"
+            );
+        }
+        let reset;
+        (self.receiver, reset) = resubscribe(&self.feed);
+        write_reset(out, reset, "fell behind the feed");
+    }
 }
 
 /// Subscribes, queueing what a reconnecting client missed (or a reset).
@@ -113,103 +155,6 @@ fn resubscribe(feed: &ChangeFeed) -> (broadcast::Receiver<Arc<Change>>, Reset) {
         last_id: feed.last_id(),
     });
     (subscription.receiver, reset)
-}
-
-/// Moves changes from the receiver into the queue and the queue into the stream as the window
-/// allows, until the client goes or the feed closes. Returns the bytes sent.
-async fn pump(
-    stream: &mut SendStream<Bytes>,
-    feed: &ChangeFeed,
-    mut receiver: broadcast::Receiver<Arc<Change>>,
-    mut queue: BytesMut,
-    config: &FeedConfig,
-) -> u64 {
-    let mut sent = 0u64;
-    let mut full_since: Option<Instant> = None;
-    let mut keep_alive = interval_at(Instant::now() + config.keep_alive, config.keep_alive);
-    keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        if !queue.is_empty() {
-            stream.reserve_capacity(queue.len());
-            let room = stream.capacity().min(queue.len());
-            if room > 0 {
-                let chunk = queue.split_to(room).freeze();
-                if let Err(err) = stream.send_data(chunk, false) {
-                    debug!(cause = %err, "event stream ended");
-                    return sent;
-                }
-                sent += room as u64;
-                continue;
-            }
-        }
-        let waiting = !queue.is_empty();
-        // A full queue takes no more changes: they wait in the feed's shared buffer instead.
-        let full = queue.len() >= SSE_MAX_QUEUED;
-        if !full {
-            full_since = None;
-        } else if full_since.is_none() {
-            full_since = Some(Instant::now());
-        }
-        let stalled_at = full_since.map(|since| since + config.stall_timeout);
-        let wake = tokio::select! {
-            change = receiver.recv(), if !full => Wake::Change(change),
-            _ = keep_alive.tick() => Wake::KeepAlive,
-            _ = sleep_until(stalled_at.unwrap_or_else(Instant::now)), if stalled_at.is_some() => {
-                info!(
-                    queued = queue.len(),
-                    "closing an event stream: the client stopped reading (it can reconnect with Last-Event-ID)"
-                );
-                stream.send_reset(h2::Reason::CANCEL);
-                return sent;
-            }
-            wake = poll_fn(|cx| poll_stream(stream, cx, waiting)) => wake,
-        };
-        match wake {
-            Wake::Change(Ok(change)) => write_change(&mut queue, &change),
-            Wake::Change(Err(RecvError::Lagged(missed))) => {
-                warn!(
-                    missed,
-                    "an event stream fell behind the feed: sending a reset"
-                );
-                // What the receiver still holds overlaps what the reset covers: start afresh.
-                let reset;
-                (receiver, reset) = resubscribe(feed);
-                write_reset(&mut queue, reset, "fell behind the feed");
-            }
-            Wake::Change(Err(RecvError::Closed)) => {
-                debug!("change feed closed: ending the event stream");
-                sent += queue.len() as u64;
-                let _ = stream.send_data(queue.freeze(), true);
-                return sent;
-            }
-            Wake::KeepAlive => {
-                if queue.is_empty() {
-                    queue.extend_from_slice(b": keep-alive\n\n");
-                }
-            }
-            Wake::Capacity(Some(Ok(_))) => {}
-            Wake::Reset(Ok(reason)) => {
-                debug!(%reason, "client reset the event stream");
-                return sent;
-            }
-            Wake::Capacity(None) | Wake::Capacity(Some(Err(_))) | Wake::Reset(Err(_)) => {
-                debug!("event stream closed");
-                return sent;
-            }
-        }
-    }
-}
-
-fn poll_stream(stream: &mut SendStream<Bytes>, cx: &mut Context<'_>, waiting: bool) -> Poll<Wake> {
-    if let Poll::Ready(reason) = stream.poll_reset(cx) {
-        return Poll::Ready(Wake::Reset(reason));
-    }
-    if waiting {
-        if let Poll::Ready(capacity) = stream.poll_capacity(cx) {
-            return Poll::Ready(Wake::Capacity(capacity));
-        }
-    }
-    Poll::Pending
 }
 
 /// `event: change`, its id, and the change as one line of JSON.

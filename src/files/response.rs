@@ -1,8 +1,6 @@
 //! Building the response head (and choosing the body) for a [`Resolved`] outcome. Pure: all
 //! file-system work happened in `resolve`.
 
-use std::fs::File;
-
 use bytes::Bytes;
 use http::header::{
     ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
@@ -12,38 +10,12 @@ use http::{HeaderValue, Method, Response, StatusCode};
 
 use super::{OpenFile, Resolved, Source};
 use crate::config::{Config, HTML_CACHE_CONTROL};
-
-/// What follows the response HEADERS.
-#[derive(Debug)]
-pub enum Body {
-    Empty,
-    Bytes(Bytes),
-    /// `len` bytes of `file` from `offset`.
-    File {
-        file: File,
-        offset: u64,
-        len: u64,
-    },
-}
-
-impl Body {
-    pub fn len(&self) -> u64 {
-        match self {
-            Body::Empty => 0,
-            Body::Bytes(b) => b.len() as u64,
-            Body::File { len, .. } => *len,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+use crate::reply::{Body, Reply};
 
 const NOT_FOUND_PAGE: &str = "<!doctype html>\n<meta charset=utf-8>\n<title>404 Not Found</title>\n<h1>404 Not Found</h1>\n<p>No file here.</p>\n";
 
 /// The response head and body for an outcome. HEAD gets the same head and no body.
-pub fn head(resolved: Resolved, method: &Method, config: &Config) -> (Response<()>, Body) {
+pub fn reply(resolved: Resolved, method: &Method, config: &Config) -> Reply {
     let head_only = method == Method::HEAD;
     let (response, body) = match resolved {
         Resolved::File { file, range } => file_response(file, range, config),
@@ -66,7 +38,7 @@ pub fn head(resolved: Resolved, method: &Method, config: &Config) -> (Response<(
                 Ok(v) => {
                     r.headers_mut().insert(LOCATION, v);
                 }
-                Err(_) => return head(Resolved::NotFound(None), method, config),
+                Err(_) => return reply(Resolved::NotFound(None), method, config),
             }
             r.headers_mut()
                 .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
@@ -102,10 +74,11 @@ pub fn head(resolved: Resolved, method: &Method, config: &Config) -> (Response<(
         Resolved::Forbidden => text(StatusCode::FORBIDDEN, "forbidden\n"),
         Resolved::Error(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error\n"),
     };
+    let reply = Reply::new(response, body);
     if head_only {
-        (response, Body::Empty)
+        reply.head_only()
     } else {
-        (response, body)
+        reply
     }
 }
 
@@ -162,13 +135,8 @@ fn status(code: StatusCode) -> Response<()> {
 }
 
 fn text(code: StatusCode, message: &'static str) -> (Response<()>, Body) {
-    let mut r = status(code);
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    insert(&mut r, CONTENT_LENGTH, message.len().to_string());
-    (r, Body::Bytes(Bytes::from_static(message.as_bytes())))
+    let Reply { head, body } = Reply::text(code, message);
+    (head, body)
 }
 
 fn insert(r: &mut Response<()>, name: http::HeaderName, value: String) {

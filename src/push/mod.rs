@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod css;
 pub mod discover;
+pub mod pages;
 pub mod policy;
 pub mod scan;
 pub mod site;

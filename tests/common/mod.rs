@@ -11,20 +11,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use h2push::client::{self, ConnectOptions, Connection, FrameLog};
 use h2push::config::Config;
-use h2push::server::{self, State, Transport};
+use h2push::serve::{self, Signals, State, Transport};
 use h2push::tls;
 use h2push::watch::ChangeFeed;
 use http::{HeaderMap, Method, Request, StatusCode};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub struct TestServer {
     pub addr: SocketAddr,
     pub ca: PathBuf,
     pub state: Arc<State>,
-    pub shutdown: CancellationToken,
+    pub signals: Signals,
     pub task: JoinHandle<()>,
     _certs: TempDir,
 }
@@ -51,18 +50,18 @@ impl TestServer {
         let tls_config = tls::server_config(&paths.cert, &paths.key).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(server::run(
+        let signals = Signals::default();
+        let task = tokio::spawn(serve::run(
             listener,
             Transport::Tls(tokio_rustls::TlsAcceptor::from(tls_config)),
             state.clone(),
-            shutdown.clone(),
+            signals.clone(),
         ));
         TestServer {
             addr,
             ca: paths.ca.unwrap(),
             state,
-            shutdown,
+            signals,
             task,
             _certs: certs,
         }

@@ -1,0 +1,160 @@
+//! One task per connection: the TLS handshake (in an evictable handshake slot, under a
+//! timeout), then a connection slot, then the protocol the client chose (ALPN `h2` → HTTP/2;
+//! `http/1.1` or no ALPN → HTTP/1.1; on the cleartext port, the HTTP/2 preface → h2c, anything
+//! else → HTTP/1.1), and at the end a lingering close so the last bytes reach the client.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, Instrument};
+
+use super::listen::Handshakes;
+use super::{h1, h2, State};
+use crate::config::LINGER_TIMEOUT;
+
+/// What a listener's connections start with: TLS with ALPN, or cleartext (h2c with prior
+/// knowledge, or HTTP/1.1).
+#[derive(Clone)]
+pub enum Transport {
+    Tls(TlsAcceptor),
+    Cleartext,
+}
+
+impl Transport {
+    pub fn scheme(&self) -> http::uri::Scheme {
+        match self {
+            Transport::Tls(_) => http::uri::Scheme::HTTPS,
+            Transport::Cleartext => http::uri::Scheme::HTTP,
+        }
+    }
+}
+
+/// The server's two stop signals, as every connection sees them.
+#[derive(Clone, Debug, Default)]
+pub struct Signals {
+    /// Stop taking requests: GOAWAY / `Connection: close`, and let open ones finish.
+    pub shutdown: CancellationToken,
+    /// The grace period is over: close now, logging what was cut.
+    pub abort: CancellationToken,
+}
+
+/// The HTTP/2 connection preface a cleartext client with prior knowledge starts with.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Serves one TCP connection to the end.
+pub(super) async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    transport: Transport,
+    state: Arc<State>,
+    signals: Signals,
+    handshakes: Arc<Handshakes>,
+) {
+    let span = tracing::debug_span!("conn", %peer);
+    async move {
+        // A second handle on the socket outlives the protocol's, for the lingering close.
+        let Some(linger) = duplicate(&tcp) else {
+            return;
+        };
+        let scheme = transport.scheme();
+        let timeout = state.config.limits.handshake_timeout;
+        let ticket = handshakes.enter();
+        let started = tokio::select! {
+            started = tokio::time::timeout(timeout, start(tcp, transport)) => started,
+            _ = ticket.evicted() => return debug!("handshake evicted: too many in progress"),
+            _ = signals.shutdown.cancelled() => return,
+        };
+        drop(ticket);
+        let protocol = match started {
+            Ok(Ok(protocol)) => protocol,
+            Ok(Err(err)) => return debug!(cause = %err, "handshake failed"),
+            Err(_) => return debug!("handshake timed out"),
+        };
+        let Some(_permit) = state.connection_slot(&signals).await else {
+            return;
+        };
+        match protocol {
+            Started::H2Tls(io) => h2::serve(io, peer, scheme, state, signals).await,
+            Started::H1Tls(io) => h1::serve(io, peer, scheme, state, signals).await,
+            Started::H2(io) => h2::serve(io, peer, scheme, state, signals).await,
+            Started::H1(io) => h1::serve(io, peer, scheme, state, signals).await,
+        }
+        linger_close(linger).await;
+    }
+    .instrument(span)
+    .await
+}
+
+type Tls = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// A connection past its handshake, with the protocol it speaks.
+enum Started {
+    H2Tls(Tls),
+    H1Tls(Tls),
+    H2(TcpStream),
+    H1(TcpStream),
+}
+
+async fn start(tcp: TcpStream, transport: Transport) -> std::io::Result<Started> {
+    match transport {
+        Transport::Tls(acceptor) => {
+            let tls = acceptor.accept(tcp).await?;
+            Ok(match tls.get_ref().1.alpn_protocol() {
+                Some(b"h2") => Started::H2Tls(tls),
+                _ => Started::H1Tls(tls),
+            })
+        }
+        Transport::Cleartext => Ok(if sniff_h2_preface(&tcp).await? {
+            Started::H2(tcp)
+        } else {
+            Started::H1(tcp)
+        }),
+    }
+}
+
+/// Whether a cleartext client starts with the HTTP/2 preface, looked at without consuming it.
+async fn sniff_h2_preface(tcp: &TcpStream) -> std::io::Result<bool> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    loop {
+        tcp.readable().await?;
+        let n = tcp.peek(&mut buf).await?;
+        if n == 0 || buf[..n] != H2_PREFACE[..n] {
+            return Ok(false);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(true);
+        }
+        // A prefix of the preface so far: wait for the rest of it.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn duplicate(tcp: &TcpStream) -> Option<TcpStream> {
+    use std::os::fd::{AsFd, BorrowedFd};
+    let fd: BorrowedFd<'_> = tcp.as_fd();
+    let owned = fd.try_clone_to_owned().ok()?;
+    let std = std::net::TcpStream::from(owned);
+    std.set_nonblocking(true).ok()?;
+    TcpStream::from_std(std).ok()
+}
+
+/// Closes our side, then reads what the client still sends until it closes too (or
+/// [`LINGER_TIMEOUT`]): a socket closed with unread bytes sends a reset, and a reset can
+/// destroy the end of a response the client has not read yet.
+async fn linger_close(mut tcp: TcpStream) {
+    let _ = tcp.shutdown().await;
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, drain).await;
+}

@@ -1,0 +1,223 @@
+//! The protocol-free core: for a request head, decide the response (head and body source) and,
+//! for an HTML page, the assets to deliver early. It knows nothing of h2 or hyper; the
+//! transports (`h2`, `h1`) carry what it decides onto the wire, each in its own way (103 and
+//! PUSH_PROMISE on HTTP/2, `Link` headers on both).
+
+use std::sync::Arc;
+
+use http::header::{DATE, SERVER};
+use http::{HeaderMap, Method, Response};
+use tracing::error;
+
+use crate::config::Config;
+use crate::events;
+use crate::files::{self, body, OpenFile, Resolved};
+use crate::hints::PageAssets;
+use crate::push::pages::page_assets;
+use crate::reply::{Body, Reply};
+
+use super::State;
+
+/// What the core needs of a request: its head, whatever the protocol.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub method: Method,
+    /// Path and query, as sent.
+    pub target: String,
+    /// `:authority` (HTTP/2) or `Host` (HTTP/1.1); `localhost` when the client sent neither.
+    pub authority: String,
+    pub headers: HeaderMap,
+}
+
+impl Ask {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("/")
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+}
+
+/// The response for a request, and for an HTML page the assets to deliver early.
+#[derive(Debug)]
+pub struct Answer {
+    pub reply: Reply,
+    pub page: Option<Page>,
+    /// An event stream: counted against the event-stream budget while it is open.
+    pub event_stream: bool,
+}
+
+/// An HTML page whose assets get delivered early.
+#[derive(Debug)]
+pub struct Page {
+    pub assets: Arc<PageAssets>,
+    /// Push only on a plain 200; a 304 still gets hints.
+    pub may_push: bool,
+}
+
+/// Answers a request: the change feed's endpoints first, then files. File-system work runs on
+/// the blocking pool; a long poll waits here (the transport drops this future when the client
+/// goes).
+pub async fn answer(state: &Arc<State>, ask: Ask) -> Answer {
+    let config = &state.config;
+    if let Some(endpoint) = events::route(state.changes.as_ref(), &config.feed, ask.path()) {
+        let event_stream = endpoint.is_event_stream();
+        if event_stream && ask.method == Method::GET {
+            let Some(slot) = state.event_streams.try_open() else {
+                return Answer::plain(stamp(super::limits::too_many_event_streams(), config));
+            };
+            let reply = endpoint
+                .answer(&ask.method, ask.query(), &ask.headers, &config.feed)
+                .await;
+            return Answer {
+                reply: stamp(slot.hold(reply), config),
+                page: None,
+                event_stream: true,
+            };
+        }
+        let reply = endpoint
+            .answer(&ask.method, ask.query(), &ask.headers, &config.feed)
+            .await;
+        return Answer::plain(stamp(reply, config));
+    }
+    let state = state.clone();
+    let target = ask.target.clone();
+    match tokio::task::spawn_blocking(move || decide(&state, &ask)).await {
+        Ok(answer) => answer,
+        Err(join_err) => {
+            error!(cause = %join_err, %target, "request task failed");
+            let reply = files::response::reply(
+                Resolved::Error(std::io::Error::other("request task failed")),
+                &Method::GET,
+                config,
+            );
+            Answer::plain(stamp(reply, config))
+        }
+    }
+}
+
+/// The reply to a GET or HEAD of a small file kept in memory, decided without the file system
+/// or the blocking pool; `None` when the request needs [`answer`].
+pub fn from_memory(
+    state: &State,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+) -> Option<Reply> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    let file = state.files.get(target.split('?').next().unwrap_or("/"))?;
+    let resolved = files::decide_file(file, method, headers);
+    Some(stamp(
+        files::response::reply(resolved, method, &state.config),
+        &state.config,
+    ))
+}
+
+impl Answer {
+    fn plain(reply: Reply) -> Self {
+        Answer {
+            reply,
+            page: None,
+            event_stream: false,
+        }
+    }
+}
+
+/// Resolves the request, builds the reply, reads small bodies into memory and, for an HTML
+/// page, finds its manifest: all of a request's file-system work in one trip to the blocking
+/// pool.
+fn decide(state: &State, ask: &Ask) -> Answer {
+    let config = &state.config;
+    let resolved = resolve_kept(state, &ask.method, &ask.target, &ask.headers);
+    let page = match (&resolved, &ask.method) {
+        (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
+            Some((manifest(state, ask, file), true))
+        }
+        (Resolved::NotModified(file), &Method::GET) if file.is_html => {
+            Some((manifest(state, ask, file), false))
+        }
+        _ => None,
+    };
+    let page = page.and_then(|(assets, may_push)| {
+        (!assets.manifest.assets.is_empty()).then_some(Page { assets, may_push })
+    });
+    match reply_with_body(resolved, &ask.method, config) {
+        Ok(reply) => Answer {
+            reply: stamp(reply, config),
+            page,
+            event_stream: false,
+        },
+        Err(err) => {
+            error!(cause = %err, target = %ask.target, "reading a file failed");
+            let reply = files::response::reply(Resolved::Error(err), &ask.method, config);
+            Answer::plain(stamp(reply, config))
+        }
+    }
+}
+
+fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {
+    page_assets(
+        &state.config,
+        &state.manifests,
+        ask.path(),
+        &ask.authority,
+        file,
+    )
+}
+
+/// Resolves a request on the blocking pool, logs a server-side failure, and keeps a small file
+/// in memory for the next request of it.
+pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &HeaderMap) -> Resolved {
+    let generation = state.files.generation();
+    let mut resolved = files::resolve(&state.config, method, target, headers);
+    match &mut resolved {
+        Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
+        Resolved::File { file, range: None } => {
+            let url_path = target.split('?').next().unwrap_or("/");
+            state
+                .files
+                .insert(&state.config.root, url_path, file, generation);
+        }
+        _ => {}
+    }
+    resolved
+}
+
+/// The reply for an outcome, with a small body already read into memory. Blocking.
+pub fn reply_with_body(
+    resolved: Resolved,
+    method: &Method,
+    config: &Config,
+) -> std::io::Result<Reply> {
+    let Reply { head, body } = files::response::reply(resolved, method, config);
+    Ok(Reply::new(head, body::inline_small(body)?))
+}
+
+/// Adds what every response carries: `Date`, and `Server` unless it is turned off.
+pub fn stamp(mut reply: Reply, config: &Config) -> Reply {
+    stamp_head(&mut reply.head, config);
+    reply
+}
+
+/// [`stamp`] for a bare head (a pushed response, a 103 needs none).
+pub fn stamp_head(head: &mut Response<()>, config: &Config) {
+    let headers = head.headers_mut();
+    headers.insert(DATE, super::date::now());
+    if let Some(server) = &config.server_header {
+        headers.insert(SERVER, server.clone());
+    }
+}
+
+/// Body bytes of a reply that are already in memory (empty, or bytes); `None` for bodies that
+/// are read or produced as they are sent.
+pub fn in_memory(body: &Body) -> Option<bytes::Bytes> {
+    match body {
+        Body::Empty => Some(bytes::Bytes::new()),
+        Body::Bytes(b) => Some(b.clone()),
+        _ => None,
+    }
+}

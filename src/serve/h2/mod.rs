@@ -1,0 +1,245 @@
+//! The HTTP/2 transport: carries the core's answers onto h2 streams. One task per stream; an
+//! HTML page gets 103 → PUSH_PROMISEs → its HEADERS (with `Link`) → pushed bodies and its own
+//! body, interleaved under flow control.
+
+mod push;
+pub mod send;
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use h2::server::SendResponse;
+use h2::RecvStream;
+use http::{Request, StatusCode};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::{debug, Instrument};
+
+use super::access::{self, Proto, Sent};
+use super::activity::Activity;
+use super::coalesce::Coalesce;
+use super::conn::Signals;
+use super::core::{self, Ask};
+use super::io::Watched;
+use super::limits::SendBudget;
+use super::State;
+use crate::config::{CONNECTION_WINDOW, MAX_SEND_BUFFER, STREAM_WINDOW};
+use crate::reply::Reply;
+
+pub use push::MAX_DIARY_ENTRIES;
+
+/// What the streams of one connection share.
+#[derive(Debug)]
+pub struct Conn {
+    pub state: Arc<State>,
+    pub scheme: http::uri::Scheme,
+    pub peer: SocketAddr,
+    push: push::PushState,
+    pub budget: Arc<SendBudget>,
+    pub stall_timeout: Duration,
+}
+
+/// Serves HTTP/2 on `io` until the client leaves, the connection idles out, or the server
+/// shuts down (GOAWAY, then the open streams finish) or aborts.
+pub async fn serve<IO>(
+    io: IO,
+    peer: SocketAddr,
+    scheme: http::uri::Scheme,
+    state: Arc<State>,
+    signals: Signals,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = state.config.limits.clone();
+    let mut builder = h2::server::Builder::new();
+    builder
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(limits.max_header_list_size)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_send_buffer_size(MAX_SEND_BUFFER);
+    let budget = Arc::new(SendBudget::new(
+        limits.send_buffer_per_connection,
+        state.send_buffer.clone(),
+    ));
+    let io = Coalesce::new(Watched::new(
+        io,
+        limits.send_stall_timeout,
+        Some(budget.clone()),
+    ));
+    let mut connection =
+        match tokio::time::timeout(limits.handshake_timeout, builder.handshake(io)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return debug!(cause = %err, "http/2 handshake failed"),
+            Err(_) => return debug!("http/2 preface timed out"),
+        };
+    let conn = Arc::new(Conn {
+        state: state.clone(),
+        scheme,
+        peer,
+        push: push::PushState::default(),
+        budget,
+        stall_timeout: limits.send_stall_timeout,
+    });
+    let activity = Arc::new(Activity::default());
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            next = connection.accept() => match next {
+                Some(Ok((request, respond))) => {
+                    let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
+                        continue;
+                    };
+                    let guard = activity.start();
+                    let conn = conn.clone();
+                    tokio::spawn(
+                        async move {
+                            handle(request, respond, conn).await;
+                            drop(guard);
+                        }
+                        .in_current_span(),
+                    );
+                }
+                Some(Err(err)) => {
+                    debug!(cause = %err, "connection ended with an error");
+                    break;
+                }
+                None => break,
+            },
+            _ = signals.shutdown.cancelled(), if !draining => {
+                debug!("shutting down: GOAWAY");
+                connection.graceful_shutdown();
+                draining = true;
+            }
+            _ = activity.idle_for(limits.idle_timeout, &state.reclaim), if !draining => {
+                debug!("idle: GOAWAY");
+                connection.graceful_shutdown();
+                draining = true;
+            }
+            _ = signals.abort.cancelled() => {
+                debug!("shutdown grace period over: closing the connection");
+                break;
+            }
+        }
+    }
+}
+
+/// Answers a GET or HEAD of a small file kept in memory right away, on the connection's own
+/// task: no task, no blocking-pool trip, and the response joins the connection's current write
+/// batch. Gives the request back when it needs [`handle`].
+#[allow(clippy::result_large_err)]
+fn answer_from_memory(
+    request: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    conn: &Conn,
+) -> Result<(), (Request<RecvStream>, SendResponse<Bytes>)> {
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let Some(reply) = core::from_memory(&conn.state, request.method(), target, request.headers())
+    else {
+        return Err((request, respond));
+    };
+    let started = Instant::now();
+    conn.push.note_sent(target);
+    let status = reply.status();
+    let ended = reply.body.is_empty();
+    let sent = send::in_memory(respond.send_response(reply.head, ended), reply.body);
+    log(
+        conn,
+        request.method().as_str(),
+        target,
+        status,
+        sent,
+        started,
+        None,
+    );
+    Ok(())
+}
+
+/// Answers one request stream.
+async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, conn: Arc<Conn>) {
+    let started = Instant::now();
+    // The body of a GET/HEAD means nothing to a static server; dropping it tells h2 so.
+    let (parts, _body) = request.into_parts();
+    let ask = Ask {
+        target: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        authority: parts
+            .uri
+            .authority()
+            .map_or_else(|| "localhost".to_owned(), |a| a.as_str().to_owned()),
+        method: parts.method,
+        headers: parts.headers,
+    };
+    conn.push.note_sent(&ask.target);
+    let method = ask.method.clone();
+    let target = ask.target.clone();
+
+    // A long poll waits inside the core: a client that resets the stream ends the wait.
+    let answer = tokio::select! {
+        answer = core::answer(&conn.state, ask.clone()) => answer,
+        _ = poll_fn(|cx| respond.poll_reset(cx)) => {
+            let sent = Sent::cut(0, "client reset the stream before the answer");
+            return log(&conn, method.as_str(), &target, StatusCode::OK, sent, started, None);
+        }
+    };
+    let Reply { mut head, body } = answer.reply;
+    let mut early = answer
+        .page
+        .as_ref()
+        .map(|page| push::deliver_early(&mut respond, &mut head, page, &ask, &conn));
+    let promised = early
+        .as_mut()
+        .map(|e| std::mem::take(&mut e.promised))
+        .unwrap_or_default();
+    let status = head.status();
+    let sent = match respond.send_response(head, body.is_empty()) {
+        Ok(mut stream) => {
+            // The page's bytes are queued before any pushed response's, so the page's first
+            // write carries its HEADERS and (for a page in memory) its body.
+            let queued = send::now(&mut stream, body);
+            if !promised.is_empty() {
+                tokio::spawn(push::send_pushed_after_page(promised, conn.clone()));
+            }
+            match queued {
+                Ok(sent) => sent,
+                Err(body) => send::send(&mut stream, body, &conn.budget, conn.stall_timeout).await,
+            }
+        }
+        Err(err) => Sent::cut(0, send::describe(&err)),
+    };
+    let counts = early.map(|e| (e.pushed, e.hinted));
+    log(
+        &conn,
+        method.as_str(),
+        &target,
+        status,
+        sent,
+        started,
+        counts,
+    );
+}
+
+fn log(
+    conn: &Conn,
+    method: &str,
+    target: &str,
+    status: StatusCode,
+    sent: Sent,
+    started: Instant,
+    early: Option<(usize, usize)>,
+) {
+    access::log(access::Entry {
+        proto: Proto::H2,
+        peer: conn.peer,
+        method,
+        target,
+        status,
+        sent,
+        started,
+        early,
+    });
+}
