@@ -1,11 +1,12 @@
-//! The static-server core against the real server, through the h2 client over rustls: status,
+//! The static-server core against the real server, over HTTP/2 (the h2 client) and HTTP/1.1
+//! (hyper's client), both over rustls: status,
 //! headers and exact bytes for each rule a user of nginx/h2o/static-web-server expects.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{config, site, TestServer};
+use common::{config, site, Proto, TestServer};
 use http::{Method, StatusCode};
 
 const STYLE: &[u8] = b"body { color: #123; }\n";
@@ -27,11 +28,22 @@ fn demo_site() -> tempfile::TempDir {
     dir
 }
 
-#[tokio::test]
-async fn get_returns_exact_bytes_and_headers() {
+over_both_protocols!(
+    get_returns_exact_bytes_and_headers,
+    html_is_revalidated_and_directories_serve_their_index,
+    head_has_the_headers_of_get_and_no_body,
+    other_methods_get_405_with_allow,
+    hidden_and_traversal_paths_are_not_served,
+    builtin_404_when_the_site_has_none,
+    symlinks_that_leave_the_root_are_refused_unless_followed,
+    conditional_requests,
+    ranges,
+);
+
+async fn get_returns_exact_bytes_and_headers(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
 
     let r = client.get("/style.css").await;
     assert_eq!(r.status, StatusCode::OK);
@@ -67,13 +79,22 @@ async fn get_returns_exact_bytes_and_headers() {
     let empty = client.get("/empty.txt").await;
     assert_eq!((empty.status, empty.body.len()), (StatusCode::OK, 0));
     assert_eq!(empty.header("content-length"), "0");
+
+    // Every response says when it was made and by what.
+    for r in [&r, &big, &empty, &client.get("/missing").await] {
+        let date = httpdate::parse_http_date(r.header("date")).unwrap();
+        let skew = std::time::SystemTime::now()
+            .duration_since(date)
+            .unwrap_or_default();
+        assert!(skew < Duration::from_secs(5), "{:?}", r.header("date"));
+        assert!(r.header("server").starts_with("h2push/"), "{:?}", r.headers);
+    }
 }
 
-#[tokio::test]
-async fn html_is_revalidated_and_directories_serve_their_index() {
+async fn html_is_revalidated_and_directories_serve_their_index(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
 
     let home = client.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
@@ -94,11 +115,10 @@ async fn html_is_revalidated_and_directories_serve_their_index() {
     assert_eq!(client.get("/bare/").await.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn head_has_the_headers_of_get_and_no_body() {
+async fn head_has_the_headers_of_get_and_no_body(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     let get = client.get("/big.bin").await;
     let req = client.request(Method::HEAD, "/big.bin").body(()).unwrap();
     let head = client.send(req).await;
@@ -116,11 +136,10 @@ async fn head_has_the_headers_of_get_and_no_body() {
     assert_eq!(head.header("content-length"), "200000");
 }
 
-#[tokio::test]
-async fn other_methods_get_405_with_allow() {
+async fn other_methods_get_405_with_allow(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
         let req = client
             .request(method.clone(), "/style.css")
@@ -132,11 +151,10 @@ async fn other_methods_get_405_with_allow() {
     }
 }
 
-#[tokio::test]
-async fn hidden_and_traversal_paths_are_not_served() {
+async fn hidden_and_traversal_paths_are_not_served(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     for path in [
         "/.secret",
         "/sub/.env",
@@ -160,19 +178,17 @@ async fn hidden_and_traversal_paths_are_not_served() {
     }
 }
 
-#[tokio::test]
-async fn builtin_404_when_the_site_has_none() {
+async fn builtin_404_when_the_site_has_none(proto: Proto) {
     let dir = site(&[("a.txt", b"a")]);
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     let r = client.get("/nope").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&r.body).contains("404 Not Found"));
     assert_eq!(r.header("content-length"), r.body.len().to_string());
 }
 
-#[tokio::test]
-async fn symlinks_that_leave_the_root_are_refused_unless_followed() {
+async fn symlinks_that_leave_the_root_are_refused_unless_followed(proto: Proto) {
     let outside = site(&[("secret.txt", b"outside")]);
     let dir = site(&[("inside.txt", b"inside")]);
     std::os::unix::fs::symlink(
@@ -184,7 +200,7 @@ async fn symlinks_that_leave_the_root_are_refused_unless_followed() {
         .unwrap();
 
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     assert_eq!(
         client.get("/escape.txt").await.status,
         StatusCode::FORBIDDEN
@@ -198,7 +214,7 @@ async fn symlinks_that_leave_the_root_are_refused_unless_followed() {
     let mut followed = config(dir.path());
     followed.follow_symlinks = true;
     let server = TestServer::start(followed).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     let r = client.get("/escape.txt").await;
     assert_eq!(
         (r.status, r.body.as_slice()),
@@ -206,11 +222,10 @@ async fn symlinks_that_leave_the_root_are_refused_unless_followed() {
     );
 }
 
-#[tokio::test]
-async fn conditional_requests() {
+async fn conditional_requests(proto: Proto) {
     let dir = demo_site();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     let first = client.get("/style.css").await;
     let etag = first.header("etag").to_string();
     let modified = first.header("last-modified").to_string();
@@ -250,12 +265,11 @@ async fn conditional_requests() {
     );
 }
 
-#[tokio::test]
-async fn ranges() {
+async fn ranges(proto: Proto) {
     let dir = demo_site();
     let big = std::fs::read(dir.path().join("big.bin")).unwrap();
     let server = TestServer::start(config(dir.path())).await;
-    let client = server.client().await;
+    let client = server.client_over(proto).await;
     let etag = client.get("/big.bin").await.header("etag").to_string();
 
     let ranged = |range: &str, if_range: Option<&str>| {

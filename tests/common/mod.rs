@@ -2,6 +2,7 @@
 //! certificate, and talk to it with the h2 client over rustls.
 #![allow(dead_code)]
 
+pub mod h1;
 pub mod served;
 
 use std::net::SocketAddr;
@@ -97,6 +98,68 @@ pub struct Client {
     pub conn: Connection,
     pub frame_log: Option<FrameLog>,
     pub authority: String,
+}
+
+/// The protocol a test speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    H2,
+    H1,
+}
+
+/// A client of either protocol, for tests of what must not depend on it.
+pub enum AnyClient {
+    H2(Client),
+    H1(h1::H1),
+}
+
+impl TestServer {
+    /// A client speaking `proto` over TLS.
+    pub async fn client_over(&self, proto: Proto) -> AnyClient {
+        match proto {
+            Proto::H2 => AnyClient::H2(self.client().await),
+            Proto::H1 => AnyClient::H1(
+                h1::H1::connect(self.addr, Some(h1::tls_config(&self.ca, true))).await,
+            ),
+        }
+    }
+}
+
+impl AnyClient {
+    pub fn request(&self, method: Method, path: &str) -> http::request::Builder {
+        let authority = match self {
+            AnyClient::H2(c) => &c.authority,
+            AnyClient::H1(c) => &c.authority,
+        };
+        Request::builder()
+            .method(method)
+            .uri(format!("https://{authority}{path}"))
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        let req = self.request(Method::GET, path).body(()).unwrap();
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<()>) -> Resp {
+        match self {
+            AnyClient::H2(c) => c.send(req).await,
+            AnyClient::H1(c) => c.send(req).await,
+        }
+    }
+}
+
+/// Runs each named `async fn(Proto)` test over HTTP/2 and over HTTP/1.1.
+#[macro_export]
+macro_rules! over_both_protocols {
+    ($($name:ident),* $(,)?) => {
+        mod over_h2 {
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::Proto::H2).await })*
+        }
+        mod over_h1 {
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::Proto::H1).await })*
+        }
+    };
 }
 
 /// A whole response.

@@ -12,6 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_h2push");
 pub struct Served {
     pub child: Child,
     pub port: u16,
+    /// The cleartext port, when started with `--http`.
+    pub http_port: Option<u16>,
     pub ca: PathBuf,
     _certs: tempfile::TempDir,
 }
@@ -41,11 +43,21 @@ impl Served {
                 break rest.split('/').next().unwrap().parse().unwrap();
             }
         };
+        let http_port = extra.contains(&"--http").then(|| loop {
+            let line = lines
+                .next()
+                .expect("h2push printed its cleartext URL")
+                .unwrap();
+            if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+                break rest.split('/').next().unwrap().parse().unwrap();
+            }
+        });
         // Keep draining the log so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Served {
             child,
             port,
+            http_port,
             ca: certs.path().join("ca.pem"),
             _certs: certs,
         }
