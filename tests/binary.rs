@@ -9,13 +9,13 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::served::{Served, BIN};
+use common::served::{bin, Served};
 use common::{site, tool};
 use h2push::client::{self, ConnectOptions};
 use http::{Request, StatusCode};
 
 fn run(args: &[&str]) -> std::process::Output {
-    Command::new(BIN).args(args).output().unwrap()
+    Command::new(bin()).args(args).output().unwrap()
 }
 
 #[test]

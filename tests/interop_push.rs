@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::served::{Served, BIN};
+use common::served::{bin, Served};
 use common::{chromium_dom, tool};
 
 /// The demo site every test serves; its `index.html` runs `js/timing.js`.
@@ -24,7 +24,7 @@ fn site_dir() -> PathBuf {
 /// The page's assets, in manifest order, as `h2push scan` reports them for `page` of `dir`
 /// (with the default budget, everything in the demo site is pushed).
 fn manifest(dir: &Path, page: &str) -> Vec<(String, String)> {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["scan", dir.to_str().unwrap(), page, "--json"])
         .output()
         .unwrap();

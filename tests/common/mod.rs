@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod h1;
+pub mod raw;
 pub mod served;
 
 use std::net::SocketAddr;

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_h2push");
+/// The binary under test: this build's, or the one `H2PUSH_TEST_BIN` names (to run the
+/// binary-driven tests against another build, e.g. to check that a test fails without a fix).
+pub fn bin() -> String {
+    std::env::var("H2PUSH_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_h2push").to_string())
+}
 
 /// A running `h2push serve` process.
 pub struct Served {
@@ -14,6 +17,8 @@ pub struct Served {
     pub port: u16,
     /// The cleartext port, when started with `--http`.
     pub http_port: Option<u16>,
+    /// What the server wrote to stderr after its start-up lines.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub ca: PathBuf,
     _certs: tempfile::TempDir,
 }
@@ -21,7 +26,7 @@ pub struct Served {
 impl Served {
     pub fn start(dir: &Path, extra: &[&str]) -> Served {
         let certs = tempfile::TempDir::new().unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args([
                 "serve",
                 dir.to_str().unwrap(),
@@ -53,11 +58,18 @@ impl Served {
             }
         });
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         Served {
             child,
             port,
             http_port,
+            log,
             ca: certs.path().join("ca.pem"),
             _certs: certs,
         }
@@ -73,16 +85,28 @@ impl Served {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// The log lines so far that contain `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|l| l.contains(needle)).cloned().collect()
+    }
+
+    pub fn terminate(self) -> std::process::ExitStatus {
+        self.terminate_within(Duration::from_secs(5))
+    }
+
+    /// SIGTERM, then the exit status, failing the test if it takes longer than `limit`.
+    pub fn terminate_within(mut self, limit: Duration) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        for _ in 0..100 {
+        let steps = (limit.as_millis() / 50).max(1);
+        for _ in 0..steps {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        panic!("h2push did not exit within 5 s of SIGTERM");
+        panic!("h2push did not exit within {limit:?} of SIGTERM");
     }
 }
 
