@@ -7,7 +7,9 @@
 # measured run. A server that fails or short-changes any request is reported as FAILED, not fast.
 #
 # Environment:
-#   BENCH_SERVERS      servers to run, in order      (default: "h2o nginx nghttpd h2push")
+#   BENCH_PROTO        h2, or h1 for HTTP/1.1 (h2load --h1; nghttpd is left out: it has none)
+#   BENCH_SERVERS      servers to run, in order      (default: "h2o nginx nghttpd h2push";
+#                      with BENCH_PROTO=h1 "h2o nginx h2push")
 #   BENCH_SECONDS      length of the measured run    (default: 10)
 #   BENCH_WARMUP       length of the warm-up run     (default: 3)
 #   BENCH_CLIENTS      h2load -c                     (default: 32)
@@ -24,7 +26,13 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 
-SERVERS=${BENCH_SERVERS:-"h2o nginx nghttpd h2push"}
+PROTO=${BENCH_PROTO:-h2}
+case $PROTO in
+    h2) H2LOAD_PROTO=() PROTO_LABEL="TLS h2" DEFAULT_SERVERS="h2o nginx nghttpd h2push" ;;
+    h1) H2LOAD_PROTO=(--h1) PROTO_LABEL="TLS http/1.1 (pipelined -m deep)" DEFAULT_SERVERS="h2o nginx h2push" ;;
+    *) echo "throughput.sh: BENCH_PROTO must be h2 or h1" >&2; exit 2 ;;
+esac
+SERVERS=${BENCH_SERVERS:-$DEFAULT_SERVERS}
 SECONDS_MEASURED=${BENCH_SECONDS:-10}
 SECONDS_WARMUP=${BENCH_WARMUP:-3}
 CLIENTS=${BENCH_CLIENTS:-32}
@@ -274,7 +282,7 @@ TLS13_CIPHER=TLS_AES_128_GCM_SHA256
 H2LOAD_PID=""
 run_h2load() { # URL SECONDS OUTFILE
     # In the background and waited for, so that a signal to this script stops the run at once.
-    taskset -c "$CLIENT_CPU" h2load -c"$CLIENTS" -m"$STREAMS" -t1 -D "$2" --tls13-ciphers="$TLS13_CIPHER" "$1" \
+    taskset -c "$CLIENT_CPU" h2load "${H2LOAD_PROTO[@]}" -c"$CLIENTS" -m"$STREAMS" -t1 -D "$2" --tls13-ciphers="$TLS13_CIPHER" "$1" \
         >"$3" 2>&1 &
     H2LOAD_PID=$!
     wait "$H2LOAD_PID" || true
@@ -307,7 +315,7 @@ field() { # FILE REGEX: the first number captured by a sed regex (empty if none)
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT_DIR="$BENCH_DIR/out"
 mkdir -p "$OUT_DIR"
-OUT="$OUT_DIR/throughput-$STAMP.txt"
+OUT="$OUT_DIR/throughput-$PROTO-$STAMP.txt"
 RAW="$OUT_DIR/throughput-$STAMP.d"
 mkdir -p "$RAW"
 
@@ -401,7 +409,7 @@ done
 # ---------------------------------------------------------------- report
 {
     echo "h2push throughput benchmark, $(date -Iseconds)"
-    echo "h2load -c$CLIENTS -m$STREAMS -t1 -D $SECONDS_MEASURED (after a ${SECONDS_WARMUP}s warm-up), GET /$FILE ($FILE_SIZE bytes), TLS h2, ECDSA P-256"
+    echo "h2load -c$CLIENTS -m$STREAMS -t1 -D $SECONDS_MEASURED (after a ${SECONDS_WARMUP}s warm-up), GET /$FILE ($FILE_SIZE bytes), $PROTO_LABEL, ECDSA P-256"
     echo "servers: one worker pinned to core $SERVER_CPU; h2load pinned to core $CLIENT_CPU; $(nproc) cores, $(uname -r)"
     echo "versions: $(for s in $SERVERS; do
         case $s in
