@@ -175,14 +175,43 @@ pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathErro
     Ok(Opened::File(open_file(file, index, &meta)))
 }
 
+/// Opens a regular file or a directory; anything else (FIFO, socket, device) is not found.
+///
+/// The open never waits: `O_NONBLOCK` makes opening a FIFO return at once instead of blocking
+/// until a writer appears (which held a blocking-pool thread per request, then every request,
+/// then shutdown), and `O_NOCTTY` keeps a terminal device from becoming ours. The type is
+/// then read from the open descriptor, so it is the type of what was opened.
 fn open_regular(path: &Path) -> Result<(File, Metadata), PathError> {
-    let file = File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     let meta = file.metadata()?;
-    if !meta.is_file() && !meta.is_dir() {
-        // Sockets, FIFOs, devices: never served.
+    if meta.is_file() {
+        // Reads of a regular file ignore O_NONBLOCK on Linux; clear it anyway so no file
+        // system can answer a body read with EAGAIN.
+        clear_nonblocking(&file)?;
+    } else if !meta.is_dir() {
         return Err(PathError::Io(io::ErrorKind::NotFound.into()));
     }
     Ok((file, meta))
+}
+
+fn clear_nonblocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open for as long as `file` is borrowed; F_GETFL/F_SETFL only read and
+    // set its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {

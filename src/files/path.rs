@@ -82,7 +82,11 @@ pub fn is_not_found(err: &io::Error) -> bool {
             | io::ErrorKind::NotADirectory
             | io::ErrorKind::PermissionDenied
             | io::ErrorKind::InvalidFilename
-    ) || err.raw_os_error() == Some(libc::ELOOP)
+    ) || matches!(
+        err.raw_os_error(),
+        // ELOOP: a symlink loop. ENXIO: opening a socket (or a device with no driver).
+        Some(libc::ELOOP | libc::ENXIO)
+    )
 }
 
 #[cfg(test)]
