@@ -1,6 +1,7 @@
-//! Paths an attacker (or an unlucky site) puts in front of the real server: a FIFO in the root.
-//! Each answer is checked as a client sees it: status, and that everything else is still
-//! served.
+//! Paths an attacker (or an unlucky site) puts in front of the real server: a FIFO in the root,
+//! redirects that could leave the host, and a file asked for as a directory. Each answer is
+//! checked as a client sees it: status, Location resolved as a browser resolves it, and that
+//! everything else is still served.
 
 mod common;
 
@@ -141,4 +142,99 @@ fn scan_skips_a_fifo_named_like_a_page() {
         .recv_timeout(PROMPT)
         .expect("scan stalled on a FIFO");
     assert_eq!((pages, over), (vec!["/index.html".to_string()], 0));
+}
+
+/// Where a browser on `https://localhost:PORT/` goes for this `Location`.
+fn followed(server: &TestServer, location: &str) -> url::Url {
+    let base = url::Url::parse(&format!("https://localhost:{}/", server.addr.port())).unwrap();
+    base.join(location).unwrap()
+}
+
+#[tokio::test]
+async fn directory_redirects_stay_on_this_host() {
+    let dir = site(&[
+        (
+            "evil.com/index.html",
+            b"<!doctype html><title>a dir</title>",
+        ),
+        ("docs/index.html", b"<!doctype html><title>docs</title>"),
+    ]);
+    let server = TestServer::start(config(dir.path())).await;
+    let client = server.client().await;
+
+    for (asked, expected) in [
+        ("//evil.com", "/evil.com/"),
+        ("///evil.com", "/evil.com/"),
+        ("/%2F%2Fevil.com", "/evil.com/"),
+        ("/%2fevil.com", "/evil.com/"),
+        ("/.//evil.com", "/evil.com/"),
+        ("//evil.com?next=1", "/evil.com/?next=1"),
+        ("/docs", "/docs/"),
+        ("/./docs", "/docs/"),
+    ] {
+        let r = client.get(asked).await;
+        assert_eq!(r.status, StatusCode::PERMANENT_REDIRECT, "{asked}");
+        let location = r.header("location");
+        let target = followed(&server, location);
+        assert_eq!(
+            (target.host_str(), target.port()),
+            (Some("localhost"), Some(server.addr.port())),
+            "{asked} -> Location {location} leaves the host"
+        );
+        assert_eq!(location, expected, "{asked}");
+        // The redirect target serves the directory's index.
+        let index = client.get(location).await;
+        assert_eq!(index.status, StatusCode::OK, "{asked} -> {location}");
+    }
+
+    // Backslashes (which browsers read as slashes) never reach a Location.
+    for asked in ["/%5Cevil.com", "/%5C%5Cevil.com", "/%2F%5Cevil.com"] {
+        let r = client.get(asked).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{asked}");
+        assert!(r.headers.get("location").is_none(), "{asked}");
+    }
+}
+
+#[tokio::test]
+async fn a_file_asked_for_as_a_directory_is_not_found() {
+    for watching in [false, true] {
+        let dir = site(&[
+            ("a.txt", b"a file"),
+            ("docs/index.html", b"<!doctype html><title>docs</title>"),
+        ]);
+        let server = if watching {
+            // With the change feed, small files are answered from memory.
+            TestServer::start_watching(config(dir.path())).await
+        } else {
+            TestServer::start(config(dir.path())).await
+        };
+        let client = server.client().await;
+        // Twice: the first GET may put a.txt in memory, the second is answered from there.
+        for _ in 0..2 {
+            let r = client.get("/a.txt").await;
+            assert_eq!(
+                (r.status, r.body.as_slice()),
+                (StatusCode::OK, &b"a file"[..])
+            );
+        }
+        for asked in [
+            "/a.txt/",
+            "/a.txt%2F",
+            "/a.txt%2f",
+            "/a.txt/.",
+            "/a.txt/?x=1",
+            "/docs/index.html/",
+        ] {
+            let r = client.get(asked).await;
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{asked} (watching: {watching})"
+            );
+        }
+        let docs = client.get("/docs/").await;
+        assert_eq!(docs.status, StatusCode::OK);
+        let docs = client.get("/docs/.").await;
+        assert_eq!(docs.status, StatusCode::OK);
+    }
 }
