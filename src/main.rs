@@ -1,6 +1,8 @@
 //! `h2push`: flags → library → exit code. Usage errors (bad flags, a missing directory, a port
 //! in use, unreadable certificates) exit with 2, other failures with 1.
 
+use std::time::Duration;
+
 use clap::Parser;
 use h2push::cli::{self, Cli, Command, ServeArgs, UsageError};
 
@@ -24,8 +26,18 @@ fn main() {
     }
 }
 
+/// How long the process waits, once serving has stopped, for blocking-pool work still running
+/// (a file read, a page parse) before it exits anyway. Default 1 s: by then every connection
+/// is closed, so nobody is waiting for that work, and a task stuck in a system call must not
+/// keep the process alive after SIGTERM.
+const BLOCKING_SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    cli::runtime(args.threads)?.block_on(cli::serve(args))
+    let runtime = cli::runtime(args.threads)?;
+    let served = runtime.block_on(cli::serve(args));
+    // Dropping the runtime would wait for every blocking task, however long it takes.
+    runtime.shutdown_timeout(BLOCKING_SHUTDOWN_WAIT);
+    served
 }
 
 fn init_logging() {

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use common::served::{bin, Served};
 use common::{site, tool};
-use h2push::client::{self, ConnectOptions};
 use http::{Request, StatusCode};
 
 fn run(args: &[&str]) -> std::process::Output {
@@ -85,20 +84,7 @@ async fn large_file_through_a_small_window_keeps_memory_bounded() {
     let served = Served::start(dir.path(), &[]);
     let baseline = served.status_kib("VmRSS:");
 
-    let options = ConnectOptions {
-        tls: Some(h2push::tls::client_config(Some(&served.ca), false).unwrap()),
-        server_name: "localhost".into(),
-        enable_push: false,
-        stream_window: Some(16 * 1024),
-        connection_window: Some(16 * 1024),
-        frame_log: None,
-    };
-    let conn = client::connect(
-        format!("127.0.0.1:{}", served.port).parse().unwrap(),
-        &options,
-    )
-    .await
-    .unwrap();
+    let conn = served.connect(Some(16 * 1024)).await;
     let req = Request::get(served.url("/large.bin")).body(()).unwrap();
     let mut send = conn.send.clone().ready().await.unwrap();
     let (response, _) = send.send_request(req, true).unwrap();
@@ -135,6 +121,31 @@ fn sigterm_exits_0() {
     let dir = site(&[("a.txt", b"a")]);
     let served = Served::start(dir.path(), &[]);
     assert_eq!(served.terminate().code(), Some(0));
+}
+
+/// A FIFO in the root must neither tie up a request nor keep the process alive after SIGTERM
+/// (a blocking-pool thread stuck in `open()` on it used to do both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_after_a_fifo_was_requested() {
+    let dir = site(&[("a.txt", b"a")]);
+    let fifo = dir.path().join("x.css");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo");
+    let served = Served::start(dir.path(), &["--shutdown-grace", "1s"]);
+    let conn = served.connect(None).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let req = Request::get(served.url("/x.css")).body(()).unwrap();
+        let mut send = conn.send.clone().ready().await.unwrap();
+        let (response, _) = send.send_request(req, true).unwrap();
+        let answered = tokio::time::timeout(Duration::from_secs(1), response).await;
+        statuses.push(answered.ok().and_then(Result::ok).map(|r| r.status()));
+    }
+    let exit = tokio::task::spawn_blocking(move || served.terminate())
+        .await
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(statuses, vec![Some(StatusCode::NOT_FOUND); 4]);
 }
 
 #[test]

@@ -56,10 +56,15 @@ impl FileCache {
 
     /// The file at a URL path (no query), from memory.
     pub fn get(&self, url_path: &str) -> Option<OpenFile> {
-        if !self.enabled || url_path.ends_with('/') {
+        if !self.enabled {
             return None;
         }
-        let key = path::sanitize(url_path).ok()?;
+        let url = path::parse(url_path).ok()?;
+        if url.directory {
+            // `/a.txt/` and `/a.txt%2F` name a directory: a file is not found that way.
+            return None;
+        }
+        let key = url.rel;
         let cached = self
             .map
             .read()
@@ -89,12 +94,15 @@ impl FileCache {
             || file.is_html
             || file.whole_only
             || file.len > MAX_CACHED_FILE
-            || url_path.ends_with('/')
             || !matches!(file.source, Source::Disk(_))
         {
             return;
         }
-        let Ok(key) = path::sanitize(url_path) else {
+        let Ok(path::UrlPath {
+            rel: key,
+            directory: false,
+        }) = path::parse(url_path)
+        else {
             return;
         };
         // Reached through a symlink: the watcher would report changes under another path.
@@ -189,6 +197,9 @@ mod tests {
         assert!(matches!(file.source, Source::Memory(ref b) if b == "hello"));
         let hit = cache.get("//a/%62.txt").expect("same file, other spelling");
         assert!(matches!(hit.source, Source::Memory(ref b) if b == "hello"));
+        for as_directory in ["/a/b.txt/", "/a/b.txt%2F", "/a/b.txt/."] {
+            assert!(cache.get(as_directory).is_none(), "{as_directory}");
+        }
         cache.invalidate("/a");
         assert!(
             cache.get("/a/b.txt").is_none(),

@@ -79,7 +79,9 @@ pub enum Resolved {
     RangeNotSatisfiable {
         len: u64,
     },
-    /// 308 to the directory URL with a trailing slash.
+    /// 308 to the directory URL with a trailing slash: a path on this host, from
+    /// [`path::url_path`], never the client's own spelling (`//evil.com` must not come back as
+    /// `Location: //evil.com/`, which a browser reads as another host).
     Redirect(String),
     MethodNotAllowed,
     /// 404; with the site's own `404.html` when it has one.
@@ -106,8 +108,7 @@ pub fn resolve(
     };
     let file = match open_url_path(config, url_path) {
         Ok(Opened::File(file)) => file,
-        Ok(Opened::Directory) => {
-            let mut location = format!("{url_path}/");
+        Ok(Opened::Directory(mut location)) => {
             if let Some(q) = query {
                 location.push('?');
                 location.push_str(q);
@@ -148,24 +149,30 @@ pub fn decide_file(file: OpenFile, method: &Method, headers: &HeaderMap) -> Reso
 #[derive(Debug)]
 pub enum Opened {
     File(OpenFile),
-    /// A directory requested without its trailing slash.
-    Directory,
+    /// A directory requested without its trailing slash; holds the URL path to redirect to
+    /// (normalized, with the slash).
+    Directory(String),
 }
 
-/// Opens the file a URL path names: `dir/` means `dir/index.html`.
+/// Opens the file a URL path names: `dir/` means `dir/index.html`; `file/` names nothing.
 pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathError> {
-    let rel = path::sanitize(url_path)?;
-    let fs_path = path::locate(&config.root, &rel, config.follow_symlinks)?;
+    let url = path::parse(url_path)?;
+    let fs_path = path::locate(&config.root, &url.rel, config.follow_symlinks)?;
     let (file, meta) = open_regular(&fs_path)?;
     if !meta.is_dir() {
+        if url.directory {
+            return Err(PathError::Io(io::ErrorKind::NotFound.into()));
+        }
         return Ok(Opened::File(open_file(file, fs_path, &meta)));
     }
-    if !url_path.ends_with('/') {
-        return Ok(Opened::Directory);
+    if !url.directory {
+        // `parse` accepted each segment as UTF-8, so none is lost here.
+        let segments = url.rel.iter().filter_map(|s| s.to_str());
+        return Ok(Opened::Directory(path::url_path(segments, true)));
     }
     let index = path::locate(
         &config.root,
-        &rel.join("index.html"),
+        &url.rel.join("index.html"),
         config.follow_symlinks,
     )?;
     let (file, meta) = open_regular(&index)?;
@@ -175,14 +182,43 @@ pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathErro
     Ok(Opened::File(open_file(file, index, &meta)))
 }
 
+/// Opens a regular file or a directory; anything else (FIFO, socket, device) is not found.
+///
+/// The open never waits: `O_NONBLOCK` makes opening a FIFO return at once instead of blocking
+/// until a writer appears (which held a blocking-pool thread per request, then every request,
+/// then shutdown), and `O_NOCTTY` keeps a terminal device from becoming ours. The type is
+/// then read from the open descriptor, so it is the type of what was opened.
 fn open_regular(path: &Path) -> Result<(File, Metadata), PathError> {
-    let file = File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     let meta = file.metadata()?;
-    if !meta.is_file() && !meta.is_dir() {
-        // Sockets, FIFOs, devices: never served.
+    if meta.is_file() {
+        // Reads of a regular file ignore O_NONBLOCK on Linux; clear it anyway so no file
+        // system can answer a body read with EAGAIN.
+        clear_nonblocking(&file)?;
+    } else if !meta.is_dir() {
         return Err(PathError::Io(io::ErrorKind::NotFound.into()));
     }
     Ok((file, meta))
+}
+
+fn clear_nonblocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is open for as long as `file` is borrowed; F_GETFL/F_SETFL only read and
+    // set its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {

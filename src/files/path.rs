@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 /// Why a URL path names no servable file.
 #[derive(Debug, thiserror::Error)]
@@ -24,12 +24,22 @@ pub enum PathError {
     Io(#[from] io::Error),
 }
 
+/// A request's URL path as the file system sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UrlPath {
+    /// The file or directory it names, relative to the root.
+    pub rel: PathBuf,
+    /// It names a directory: after decoding, it ends in `/` (or `/.`). A file asked for this
+    /// way (`/a.txt/`, `/a.txt%2F`) is not found, as with nginx and h2o.
+    pub directory: bool,
+}
+
 /// Turns the path part of a request target (no query) into a path relative to the root.
 ///
 /// Decodes percent-escapes once, then keeps only plain components: `..`, `.`, empty components,
 /// NUL, backslashes and anything `Path` would read as a root or prefix are rejected or dropped.
 /// Dotfiles are reported as [`PathError::Hidden`], except `.well-known`.
-pub fn sanitize(url_path: &str) -> Result<PathBuf, PathError> {
+pub fn parse(url_path: &str) -> Result<UrlPath, PathError> {
     if !url_path.starts_with('/') {
         return Err(PathError::Rejected);
     }
@@ -40,7 +50,9 @@ pub fn sanitize(url_path: &str) -> Result<PathBuf, PathError> {
         return Err(PathError::Rejected);
     }
     let mut rel = PathBuf::new();
+    let mut directory = false;
     for segment in decoded.split('/') {
+        directory = matches!(segment, "" | ".");
         match segment {
             "" | "." => continue,
             ".." => return Err(PathError::Rejected),
@@ -55,7 +67,46 @@ pub fn sanitize(url_path: &str) -> Result<PathBuf, PathError> {
             }
         }
     }
-    Ok(rel)
+    Ok(UrlPath { rel, directory })
+}
+
+/// [`parse`], for callers that only need the relative path.
+pub fn sanitize(url_path: &str) -> Result<PathBuf, PathError> {
+    parse(url_path).map(|p| p.rel)
+}
+
+/// What a path segment percent-encodes: controls, space, `"`, `#`, `<`, `>`, `?`, backtick,
+/// `{`, `}`, `%`, and both slashes, so each segment stays one segment and no URL built from them can start with `//` or `/\`
+/// (which a browser reads as another host). Non-ASCII is always encoded.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%')
+    .add(b'/')
+    .add(b'\\');
+
+/// The URL path of plain segments (empty ones skipped): `/` + encoded segments, with a trailing
+/// `/` for a directory. Always starts with exactly one `/`, so as a `Location` it stays on
+/// this host.
+pub fn url_path<'a>(segments: impl IntoIterator<Item = &'a str>, directory: bool) -> String {
+    let mut url = String::from("/");
+    for segment in segments.into_iter().filter(|s| !s.is_empty()) {
+        if url.len() > 1 {
+            url.push('/');
+        }
+        url.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    if directory && url.len() > 1 {
+        url.push('/');
+    }
+    url
 }
 
 /// The file system path for a sanitized relative path, with symlinks resolved and checked to
@@ -82,7 +133,11 @@ pub fn is_not_found(err: &io::Error) -> bool {
             | io::ErrorKind::NotADirectory
             | io::ErrorKind::PermissionDenied
             | io::ErrorKind::InvalidFilename
-    ) || err.raw_os_error() == Some(libc::ELOOP)
+    ) || matches!(
+        err.raw_os_error(),
+        // ELOOP: a symlink loop. ENXIO: opening a socket (or a device with no driver).
+        Some(libc::ELOOP | libc::ENXIO)
+    )
 }
 
 #[cfg(test)]
@@ -117,6 +172,29 @@ mod tests {
                 "{bad} was not rejected"
             );
         }
+    }
+
+    #[test]
+    fn a_trailing_slash_names_a_directory() {
+        let dir = |p: &str| parse(p).unwrap().directory;
+        for yes in ["/", "//", "/a/", "/a%2F", "/a%2f", "/a/.", "/a/%2e", "/a//"] {
+            assert!(dir(yes), "{yes}");
+        }
+        for no in ["/a", "/a/b.txt", "/./a", "//a"] {
+            assert!(!dir(no), "{no}");
+        }
+        assert_eq!(parse("/a.txt%2F").unwrap().rel, PathBuf::from("a.txt"));
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded_segments_under_one_slash() {
+        assert_eq!(url_path(["a b", "c.html"], false), "/a%20b/c.html");
+        assert_eq!(url_path(["docs"], true), "/docs/");
+        assert_eq!(url_path([], true), "/");
+        assert_eq!(url_path(["", "", "evil.com"], true), "/evil.com/");
+        assert_eq!(url_path(["/evil.com"], true), "/%2Fevil.com/");
+        assert_eq!(url_path(["\\evil.com"], true), "/%5Cevil.com/");
+        assert_eq!(url_path(["caf\u{e9}?#%"], false), "/caf%C3%A9%3F%23%25");
     }
 
     #[test]

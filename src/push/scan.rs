@@ -21,7 +21,7 @@ use super::discover::{self, Manifest, SiteFiles, Skipped};
 use super::policy::{self, Action};
 use super::site::Root;
 use crate::config::Config;
-use crate::files::{self, Opened};
+use crate::files::{self, path, Opened};
 
 /// Most HTML pages one scan looks at. A site walk that finds more stops there and says so: a
 /// runaway tree (a mirrored archive, a symlink farm) must not keep the command busy for hours.
@@ -121,14 +121,14 @@ pub fn page_url_path(config: &Config, arg: &str) -> Result<String, String> {
         candidates.push(arg.to_owned());
     }
     let rel = arg.trim_start_matches('/');
-    candidates.push(encode_path(
+    candidates.push(path::url_path(
         rel.split('/'),
         rel.ends_with('/') || rel.is_empty(),
     ));
     if let Ok(real) = Path::new(arg).canonicalize() {
         if let Ok(inside) = real.strip_prefix(&config.root) {
             let segments: Vec<_> = inside.iter().map(|s| s.to_string_lossy()).collect();
-            candidates.push(encode_path(
+            candidates.push(path::url_path(
                 segments.iter().map(|s| s.as_ref()),
                 real.is_dir(),
             ));
@@ -138,8 +138,8 @@ pub fn page_url_path(config: &Config, arg: &str) -> Result<String, String> {
         match files::open_url_path(config, &url_path) {
             Ok(Opened::File(file)) if file.is_html => return Ok(url_path),
             Ok(Opened::File(_)) => return Err(format!("{arg} is not an HTML page")),
-            Ok(Opened::Directory) => match files::open_url_path(config, &format!("{url_path}/")) {
-                Ok(Opened::File(file)) if file.is_html => return Ok(format!("{url_path}/")),
+            Ok(Opened::Directory(dir_url)) => match files::open_url_path(config, &dir_url) {
+                Ok(Opened::File(file)) if file.is_html => return Ok(dir_url),
                 _ => continue,
             },
             Err(_) => continue,
@@ -149,20 +149,6 @@ pub fn page_url_path(config: &Config, arg: &str) -> Result<String, String> {
         "no servable page {arg} under {}",
         config.root.display()
     ))
-}
-
-/// `/`-joined, percent-encoded URL path from plain segments.
-fn encode_path<'a>(segments: impl Iterator<Item = &'a str>, trailing_slash: bool) -> String {
-    let mut url = Url::parse("https://h/").expect("static URL");
-    {
-        let mut path = url.path_segments_mut().expect("https has a path");
-        path.clear();
-        path.extend(segments.filter(|s| !s.is_empty()));
-        if trailing_slash {
-            path.push("");
-        }
-    }
-    url.path().to_owned()
 }
 
 /// Every HTML page a client could request under the root, as sorted URL paths, and how many
@@ -195,7 +181,7 @@ pub fn find_pages(config: &Config) -> (Vec<String>, usize) {
                     stack.push((entry.path(), child));
                 }
             } else if name.ends_with(".html") || name.ends_with(".htm") {
-                let url_path = encode_path(child.iter().map(String::as_str), false);
+                let url_path = path::url_path(child.iter().map(String::as_str), false);
                 if !matches!(files::open_url_path(config, &url_path), Ok(Opened::File(_))) {
                     continue;
                 }
@@ -611,16 +597,6 @@ mod tests {
         assert_eq!(human_bytes(1024), "1.0 KiB");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
-    }
-
-    #[test]
-    fn url_paths_are_percent_encoded_segments() {
-        assert_eq!(
-            encode_path(["a b", "c.html"].into_iter(), false),
-            "/a%20b/c.html"
-        );
-        assert_eq!(encode_path(["docs"].into_iter(), true), "/docs/");
-        assert_eq!(encode_path(std::iter::empty(), true), "/");
     }
 
     #[test]

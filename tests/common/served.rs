@@ -79,6 +79,21 @@ impl Served {
         format!("https://localhost:{}{}", self.port, path)
     }
 
+    /// An h2 connection to it over TLS, trusting its CA; `window` sets both the stream and the
+    /// connection receive windows (h2's defaults otherwise).
+    pub async fn connect(&self, window: Option<u32>) -> h2push::client::Connection {
+        let options = h2push::client::ConnectOptions {
+            tls: Some(h2push::tls::client_config(Some(&self.ca), false).unwrap()),
+            server_name: "localhost".into(),
+            enable_push: false,
+            stream_window: window,
+            connection_window: window,
+            frame_log: None,
+        };
+        let addr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        h2push::client::connect(addr, &options).await.unwrap()
+    }
+
     pub fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with(field)).unwrap();
