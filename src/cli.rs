@@ -15,14 +15,10 @@ use crate::serve::{self, Signals, State, Transport};
 use crate::tls;
 use crate::watch::ChangeFeed;
 
-/// An error in what the user asked for (a flag, a path, a port): exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-fn usage(message: impl Into<String>) -> anyhow::Error {
-    UsageError(message.into()).into()
-}
+pub use crate::compare::CompareArgs;
+pub use crate::usage::parse_duration;
+use crate::usage::usage;
+pub use crate::usage::UsageError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -230,83 +226,9 @@ pub struct ScanArgs {
     pub follow_symlinks: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// The page to load, e.g. https://localhost:8443/
-    #[arg(required_unless_present = "proxy_only")]
-    pub url: Option<String>,
-
-    /// Round-trip time to emulate with a delaying proxy (0 = off)
-    #[arg(long, default_value = "0ms", value_parser = parse_duration, value_name = "TIME")]
-    pub rtt: Duration,
-
-    /// Bandwidth cap of the emulated path, each direction (e.g. 10mbit, 512kbit)
-    #[arg(long, value_parser = crate::compare::proxy::parse_bandwidth, value_name = "RATE")]
-    pub bandwidth: Option<u64>,
-
-    /// Page loads per mode
-    #[arg(long, default_value_t = crate::compare::DEFAULT_RUNS, value_name = "N")]
-    pub runs: usize,
-
-    /// Modes to compare, runs interleaved: push, hints, none
-    #[arg(long, default_value = "push,hints,none", value_parser = crate::compare::load::ModeList::parse, value_name = "LIST")]
-    pub modes: crate::compare::load::ModeList,
-
-    /// CA certificate (PEM) to trust [default: certs/ca.pem, written by `h2push serve`]
-    #[arg(long, value_name = "PEM")]
-    pub ca: Option<PathBuf>,
-
-    /// Accept any server certificate (for servers with self-signed ones)
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
-
-    /// Print the report as JSON on stdout instead of the table
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write a self-contained HTML report with an SVG waterfall per mode
-    #[arg(long, value_name = "FILE.html")]
-    pub report: Option<PathBuf>,
-
-    /// Print a frame-level event timeline of one run per mode, like `nghttp -v`
-    #[arg(long)]
-    pub trace: bool,
-
-    /// Only run the delaying proxy from --listen to --upstream (for other clients, e.g. nghttp)
-    #[arg(long, hide = true, requires_all = ["listen", "upstream"])]
-    pub proxy_only: bool,
-
-    /// Address the --proxy-only proxy listens on
-    #[arg(long, hide = true, value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-
-    /// Address the --proxy-only proxy forwards to
-    #[arg(long, hide = true, value_name = "ADDR")]
-    pub upstream: Option<SocketAddr>,
-}
-
 /// `h2push compare`: on its own runtime, like `serve`.
 pub fn compare(args: CompareArgs) -> Result<()> {
     runtime(None)?.block_on(crate::compare::run(args))
-}
-
-/// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (try 10s or 500ms)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
 }
 
 /// Where `site/` is when no directory is given: the current directory's, else the repository's.

@@ -15,7 +15,7 @@
 //!               ├ files::headers   validators, conditional requests, ranges (pure)
 //!               ├ files::response  outcome → status and headers (pure)
 //!               ├ push::pages      a page's manifest: cached, or discovered (push::discover)
-//!               └ live_reload      HTML pages with the reload script, when `--live-reload`
+//!               └ files::live_reload  HTML pages with the reload script, when `--live-reload`
 //! ```
 //! Lower layers never import higher ones: `reply`, `config`, `files`, `push`, `events` and
 //! `watch` know nothing of `serve`; `serve` knows nothing of `cli`.
@@ -32,11 +32,10 @@ pub mod compare;
 pub mod config;
 pub mod events;
 pub mod files;
-pub mod hints;
-pub mod live_reload;
 pub mod push;
 pub mod reply;
 pub mod serve;
 pub mod throttle;
 pub mod tls;
+pub mod usage;
 pub mod watch;

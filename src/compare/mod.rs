@@ -10,6 +10,7 @@
 //!       └ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
 //! ```
 
+mod args;
 pub mod links;
 pub mod load;
 pub mod proxy;
@@ -23,8 +24,9 @@ use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use url::Url;
 
-use crate::cli::{CompareArgs, UsageError};
 use crate::tls;
+use crate::usage::UsageError;
+pub use args::CompareArgs;
 use load::{load_page, Mode, RunOutcome, Target};
 use proxy::{Proxy, Shape};
 use report::{ModeSummary, Report};

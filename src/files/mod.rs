@@ -7,6 +7,7 @@
 pub mod body;
 pub mod cache;
 pub mod headers;
+pub mod live_reload;
 pub mod path;
 pub mod response;
 
@@ -117,7 +118,7 @@ pub fn resolve(
         }
         Err(err) => return not_servable(config, err),
     };
-    let file = match crate::live_reload::prepare(config, file) {
+    let file = match crate::files::live_reload::prepare(config, file) {
         Ok(file) => file,
         Err(err) => return Resolved::Error(err),
     };

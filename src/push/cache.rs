@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::hints::PageAssets;
+use crate::push::hints::PageAssets;
 
 /// Pages whose manifests are kept. Past it the cache starts over: a site with more pages than
 /// this is served correctly, only with more parsing.

@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod css;
 pub mod discover;
+pub mod hints;
 pub mod pages;
 pub mod policy;
 pub mod scan;

@@ -10,7 +10,7 @@ use super::discover;
 use super::site::{self, Root};
 use crate::config::Config;
 use crate::files::OpenFile;
-use crate::hints::PageAssets;
+use crate::push::hints::PageAssets;
 
 /// The cached assets of the page at `page_path` (no query), or a new manifest parsed now.
 /// Blocking: call on the blocking pool.

@@ -12,7 +12,7 @@ use tracing::error;
 use crate::config::Config;
 use crate::events;
 use crate::files::{self, body, OpenFile, Resolved};
-use crate::hints::PageAssets;
+use crate::push::hints::PageAssets;
 use crate::push::pages::page_assets;
 use crate::reply::{Body, Reply};
 

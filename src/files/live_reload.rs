@@ -13,8 +13,8 @@ use std::io;
 use bytes::Bytes;
 use tracing::debug;
 
+use super::{OpenFile, Source};
 use crate::config::{Config, LIVE_RELOAD_MAX_HTML};
-use crate::files::{OpenFile, Source};
 
 /// Marks an ETag as the live-reload representation of the file.
 pub const ETAG_SUFFIX: &str = "-lr";
