@@ -132,10 +132,11 @@ impl ManifestCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::discover::{Asset, Destination, Manifest};
+    use crate::push::manifest::{Asset, Destination, Manifest};
 
     fn manifest(asset: &str) -> Arc<PageAssets> {
         Arc::new(PageAssets::new(Manifest {
+            page: "/".into(),
             assets: vec![Asset {
                 path: format!("{asset}?v=1"),
                 file_path: asset.into(),
@@ -148,6 +149,7 @@ mod tests {
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],
+            incomplete: None,
         }))
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::discover::{Asset, Manifest};
+use super::manifest::{Asset, Manifest};
 use crate::config::PushConfig;
 
 /// The fate of one asset for one page response.
