@@ -20,11 +20,10 @@ use tracing::{debug, error, info};
 
 use crate::config::Config;
 use crate::events;
-use crate::files::{self, body, response::Body, OpenFile, Resolved};
+use crate::files::{self, body, response::Body, Resolved};
 use crate::hints::PageAssets;
-use crate::push::discover;
+use crate::push::pages::page_assets;
 use crate::push::policy::{self, Action, HintReason};
-use crate::push::site::{self, Root};
 use crate::server::State;
 
 /// Whether the client has shown it takes pushes. h2 does not expose the peer's
@@ -262,12 +261,13 @@ fn decide(
 ) -> Decision {
     let config = &state.config;
     let resolved = resolve_kept(state, method, target, headers);
+    let page_manifest = |file| page_assets(config, &state.manifests, target, authority, file);
     let page = match (&resolved, method) {
         (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
-            Some((page_manifest(config, state, target, authority, file), true))
+            Some((page_manifest(file), true))
         }
         (Resolved::NotModified(file), &Method::GET) if file.is_html => {
-            Some((page_manifest(config, state, target, authority, file), false))
+            Some((page_manifest(file), false))
         }
         _ => None,
     };
@@ -318,51 +318,6 @@ fn head_with_body(
 ) -> std::io::Result<(Response<()>, Body)> {
     let (response, body) = files::response::head(resolved, method, config);
     Ok((response, body::inline_small(body)?))
-}
-
-/// The cached assets of a page, or a new manifest parsed now.
-fn page_manifest(
-    config: &Config,
-    state: &State,
-    target: &str,
-    authority: &str,
-    file: &OpenFile,
-) -> Arc<PageAssets> {
-    let page_path = target.split('?').next().unwrap_or("/");
-    let etag = &file.validators.etag;
-    let stamp = |path: &str| site::stamp(config, path);
-    if let Some(assets) = state.manifests.get(authority, page_path, etag, stamp) {
-        return assets;
-    }
-    let limits = &config.push.discovery;
-    let html = match file.prefix(limits.max_html_bytes) {
-        Ok(html) => html,
-        Err(err) => {
-            debug!(cause = %err, %target, "reading the page for discovery failed");
-            return Arc::default();
-        }
-    };
-    let Ok(origin) = url::Url::parse(&format!("https://{authority}/")) else {
-        return Arc::default();
-    };
-    let parse_started = Instant::now();
-    let manifest = discover::discover(&Root(config), page_path, &html, &origin, limits);
-    debug!(
-        page = %page_path,
-        assets = manifest.assets.len(),
-        ms = format_args!("{:.2}", parse_started.elapsed().as_secs_f64() * 1000.0),
-        "page manifest built"
-    );
-    let deps = manifest
-        .css_files
-        .iter()
-        .map(|css| (css.clone(), stamp(css)))
-        .collect();
-    let assets = Arc::new(PageAssets::new(manifest));
-    state
-        .manifests
-        .insert(authority, page_path, etag.clone(), assets.clone(), deps);
-    assets
 }
 
 /// What early delivery did for one page.

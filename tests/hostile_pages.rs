@@ -1,6 +1,6 @@
 //! Hostile pages against the real server: finding a page's assets costs time linear in its
-//! bytes whatever the markup, and a page past a bound is still answered, hinted from what came
-//! before the bound.
+//! bytes whatever the markup, one discovery serves every request for the same page version,
+//! and a page past a bound is still answered, hinted from what came before the bound.
 
 mod common;
 
@@ -94,4 +94,41 @@ async fn a_page_past_the_element_bound_is_hinted_from_what_came_before() {
         hinted(&client, "/page.html", &page).await,
         ["/s.css", "/a.png"]
     );
+    // Found once, cached: the bound (and its warning) is met once, not per request.
+    assert_eq!(
+        hinted(&client, "/page.html", &page).await,
+        ["/s.css", "/a.png"]
+    );
+    assert_eq!(server.state.manifests.discoveries(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_for_an_uncached_page_share_one_discovery() {
+    // 64 concurrent requests of a 2 MB page each parsed it (6.5 GB RSS with html5ever's DOM).
+    let mut page = b"<link rel=stylesheet href=s.css>".to_vec();
+    page.extend(b"<i>x</i>".repeat(256 * 1024 / 8));
+    let dir = site(&[("page.html", &page), ("s.css", CSS)]);
+    let server = TestServer::start(config(dir.path())).await;
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(server.client().await);
+    }
+    let requests = clients.iter().flat_map(|client| {
+        (0..16).map(|_| async {
+            let response = tokio::time::timeout(ANSWER_BOUND, client.get("/page.html"))
+                .await
+                .expect("answered");
+            (response.status, response.body.len())
+        })
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    assert_eq!(answers, vec![(http::StatusCode::OK, page.len()); 64]);
+    assert_eq!(
+        server.state.manifests.discoveries(),
+        1,
+        "one discovery for 64 concurrent requests of one page version"
+    );
+    // The one discovery is cached for the next request.
+    assert_eq!(hinted(&clients[0], "/page.html", &page).await, ["/s.css"]);
+    assert_eq!(server.state.manifests.discoveries(), 1);
 }

@@ -6,7 +6,8 @@
 //! - `css` lists a stylesheet's imports, fonts and images.
 //! - `discover` follows the references through [`discover::SiteFiles`] and builds the page's
 //!   [`manifest::Manifest`]: the ordered same-origin files worth pushing or hinting.
-//! - `cache` keeps manifests per page version.
+//! - `cache` keeps manifests per page version; `pages` builds one per page version however many
+//!   requests ask at once (`flight`), within a bound on discoveries running.
 //! - `policy` decides push or hint for each asset.
 //! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command.
 //!
@@ -15,9 +16,11 @@
 pub mod cache;
 pub mod css;
 pub mod discover;
+pub mod flight;
 pub mod html;
 pub mod html_scan;
 pub mod manifest;
+pub mod pages;
 pub mod policy;
 pub mod scan;
 pub mod site;
