@@ -8,7 +8,7 @@
 //!   [`manifest::Manifest`]: the ordered same-origin files worth pushing or hinting.
 //! - `cache` keeps manifests per page version; `pages` builds one per page version however many
 //!   requests ask at once (`flight`), within a bound on discoveries running.
-//! - `policy` decides push or hint for each asset.
+//! - `policy` decides push or hint for each asset, the same for `serve` and `scan`.
 //! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command.
 //!
 //! The page-load comparer reuses `html` and `css` on downloaded bytes.
