@@ -250,34 +250,67 @@ fn bad_dir_or_page_is_one_line_and_exit_2() {
 #[tokio::test]
 async fn scan_agrees_with_what_serve_pushes() {
     let dir = scan_site();
+    for page_path in ["/index.html", "/docs/guide.html"] {
+        assert_scan_agrees_with_serve(&dir, page_path).await;
+    }
+}
+
+#[tokio::test]
+async fn a_page_that_links_itself_is_hinted_not_pushed_by_both() {
+    // Serve never pushes a page to its own request (the connection has just asked for it);
+    // scan used to plan a push for it.
+    let dir = site(&[
+        (
+            "self.html",
+            br#"<link rel=preload as=fetch href=self.html?v=1 crossorigin>
+                <img src=pic.png><link rel=preload as=fetch href=/self.html crossorigin>"#,
+        ),
+        ("pic.png", &[3u8; 100]),
+    ]);
+    let report = json(&[dir.path().to_str().unwrap(), "/self.html"]);
+    let actions: Vec<(String, String)> = rows(page(&report, "/self.html"))
+        .into_iter()
+        .map(|r| (r.0, r.4))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("/pic.png".to_owned(), "push".to_owned()),
+            ("/self.html?v=1".to_owned(), "hint".to_owned()),
+            ("/self.html".to_owned(), "hint".to_owned()),
+        ]
+    );
+    assert_scan_agrees_with_serve(&dir, "/self.html").await;
+}
+
+/// What `scan` plans for a page is what a server with the same budget pushes and hints.
+async fn assert_scan_agrees_with_serve(dir: &tempfile::TempDir, page_path: &str) {
     let root = dir.path().to_str().unwrap().to_owned();
     let mut cfg = config(dir.path());
     cfg.push.max_bytes = 10_000;
-    for page_path in ["/index.html", "/docs/guide.html"] {
-        let report = json(&[&root, page_path, "--push-max-bytes", "10000"]);
-        let planned: Vec<String> = rows(page(&report, page_path))
-            .into_iter()
-            .filter(|r| r.4 == "push")
-            .map(|r| r.0)
-            .collect();
-        let hinted: Vec<String> = rows(page(&report, page_path))
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
+    let report = json(&[&root, page_path, "--push-max-bytes", "10000"]);
+    let planned: Vec<String> = rows(page(&report, page_path))
+        .into_iter()
+        .filter(|r| r.4 == "push")
+        .map(|r| r.0)
+        .collect();
+    let hinted: Vec<String> = rows(page(&report, page_path))
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
 
-        let server = TestServer::start(cfg.clone()).await;
-        let client = server.client_with(server.options(true)).await;
-        let load = tokio::time::timeout(Duration::from_secs(10), client.load(page_path))
-            .await
-            .expect("page load finished");
-        assert_eq!(load.pushed_paths(), planned, "{page_path}");
-        let early_links: Vec<String> = common::PageLoad::links(load.early_hints.as_ref().unwrap())
-            .iter()
-            .map(|l| l[1..l.find('>').unwrap()].to_string())
-            .collect();
-        assert_eq!(
-            early_links, hinted,
-            "{page_path}: the 103 hints every asset"
-        );
-    }
+    let server = TestServer::start(cfg).await;
+    let client = server.client_with(server.options(true)).await;
+    let load = tokio::time::timeout(Duration::from_secs(10), client.load(page_path))
+        .await
+        .expect("page load finished");
+    assert_eq!(load.pushed_paths(), planned, "{page_path}");
+    let early_links: Vec<String> = common::PageLoad::links(load.early_hints.as_ref().unwrap())
+        .iter()
+        .map(|l| l[1..l.find('>').unwrap()].to_string())
+        .collect();
+    assert_eq!(
+        early_links, hinted,
+        "{page_path}: the 103 hints every asset"
+    );
 }

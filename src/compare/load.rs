@@ -28,7 +28,7 @@ use url::Url;
 use super::links::parse_link_header;
 use crate::client::{self, ConnectOptions};
 use crate::push::css::parse_css;
-use crate::push::discover::{parse_html, HtmlRefKind};
+use crate::push::html::{parse_html, HtmlRefKind};
 
 /// Flow-control windows of the client, stream and connection: 2^24-1 like a browser, and like
 /// `nghttp -w 24 -W 24`, so a large image is not held back by 64 KiB windows at a long RTT.
@@ -40,8 +40,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for one page load, from the first request to the last byte.
 pub const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// HTML parsed for subresources: html5ever is slow on hostile, deeply nested markup, and a
-/// browser's preload scanner would not get further before first paint either.
+/// HTML parsed for subresources: a browser's preload scanner would not get further before
+/// first paint either.
 pub const MAX_HTML_PARSE_BYTES: usize = 512 * 1024;
 
 /// Bytes kept of each stylesheet to find its `@import`s and `url()`s.
@@ -583,7 +583,7 @@ impl Loader {
         };
         html.truncate(MAX_HTML_PARSE_BYTES);
         let page_url = self.url.clone();
-        // RcDom is !Send and parsing is CPU work: off the async threads.
+        // Parsing is CPU work: off the async threads.
         let refs = tokio::task::spawn_blocking(move || parse_html(&html, &page_url))
             .await
             .unwrap_or_default();

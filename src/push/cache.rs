@@ -4,11 +4,15 @@
 //! every request gets for free from its own `fstat`) and the ETags of every CSS file it read.
 //! With a file watcher running, [`ManifestCache::invalidate`] drops the entries a change
 //! touches, so a hit costs no file-system work; without one, each hit re-checks the CSS files.
+//! The cache also holds what [`super::pages`] needs to build each entry once: the discoveries
+//! in flight and the slots that bound how many run.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::flight::{SingleFlight, Slots};
+use super::pages::MAX_CONCURRENT_DISCOVERIES;
 use crate::push::hints::PageAssets;
 
 /// Pages whose manifests are kept. Past it the cache starts over: a site with more pages than
@@ -25,12 +29,33 @@ struct Entry {
     touches: HashSet<String>,
 }
 
+/// (authority, URL path, ETag): one version of one page.
+type PageVersion = (String, String, String);
+
 /// Cached manifests. Shared by all connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ManifestCache {
     entries: Mutex<HashMap<(String, String), Entry>>,
     /// Set once a watcher feeds `invalidate`: hits then trust the entry's CSS files.
     watched: AtomicBool,
+    /// Discoveries running, one per page version.
+    pub(super) flights: SingleFlight<PageVersion, Arc<PageAssets>>,
+    /// Bounds the discoveries running at once.
+    pub(super) slots: Slots,
+    /// Discoveries run so far.
+    discoveries: AtomicU64,
+}
+
+impl Default for ManifestCache {
+    fn default() -> Self {
+        ManifestCache {
+            entries: Mutex::default(),
+            watched: AtomicBool::default(),
+            flights: SingleFlight::default(),
+            slots: Slots::new(MAX_CONCURRENT_DISCOVERIES),
+            discoveries: AtomicU64::default(),
+        }
+    }
 }
 
 impl ManifestCache {
@@ -120,6 +145,16 @@ impl ManifestCache {
             .clear();
     }
 
+    /// How many page discoveries have run (each builds one manifest): what tests read to see
+    /// that concurrent requests for a page share one.
+    pub fn discoveries(&self) -> u64 {
+        self.discoveries.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn count_discovery(&self) {
+        self.discoveries.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().expect("manifest cache poisoned").len()
     }
@@ -132,10 +167,11 @@ impl ManifestCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::discover::{Asset, Destination, Manifest};
+    use crate::push::manifest::{Asset, Destination, Manifest};
 
     fn manifest(asset: &str) -> Arc<PageAssets> {
         Arc::new(PageAssets::new(Manifest {
+            page: "/".into(),
             assets: vec![Asset {
                 path: format!("{asset}?v=1"),
                 file_path: asset.into(),
@@ -148,6 +184,7 @@ mod tests {
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],
+            incomplete: None,
         }))
     }
 

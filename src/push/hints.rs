@@ -3,7 +3,7 @@
 use http::header::LINK;
 use http::{HeaderValue, Response, StatusCode};
 
-use crate::push::discover::{Asset, Manifest};
+use crate::push::manifest::{Asset, Manifest};
 
 /// The `Link` value for an asset; `nopush` when it is hinted on a response that pushes others
 /// (so a proxy or CDN that turns preloads into pushes leaves it alone).

@@ -1,15 +1,26 @@
-//! Push discovery: which assets a page needs, found by reading its HTML and stylesheets.
+//! Push discovery: which assets a page needs, found by reading its HTML and stylesheets, and
+//! what to do with each.
 //!
-//! `discover` parses a page and the CSS it pulls in and returns a [`discover::Manifest`],
-//! the ordered list of same-origin files worth pushing, preloading or early-hinting.
-//! File access goes through [`discover::SiteFiles`], so the same code serves the server (a
-//! directory on disk) and the page-load comparer (downloaded bytes, via `parse_html` and
-//! [`css::parse_css`]).
+//! - `html_scan` reads a page's bytes once (a WHATWG tokenizer, linear, bounded) and keeps the
+//!   elements that load something; `html` turns them into resolved references.
+//! - `css` lists a stylesheet's imports, fonts and images.
+//! - `discover` follows the references through [`discover::SiteFiles`] and builds the page's
+//!   [`manifest::Manifest`]: the ordered same-origin files worth pushing or hinting.
+//! - `cache` keeps manifests per page version; `pages` builds one per page version however many
+//!   requests ask at once (`flight`), within a bound on discoveries running.
+//! - `policy` decides push or hint for each asset, the same for `serve` and `scan`.
+//! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command.
+//!
+//! The page-load comparer reuses `html` and `css` on downloaded bytes.
 
 pub mod cache;
 pub mod css;
 pub mod discover;
+pub mod flight;
 pub mod hints;
+pub mod html;
+pub mod html_scan;
+pub mod manifest;
 pub mod pages;
 pub mod policy;
 pub mod scan;

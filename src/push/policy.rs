@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::discover::{Asset, Manifest};
+use super::manifest::{Asset, Manifest};
 use crate::config::PushConfig;
 
 /// The fate of one asset for one page response.
@@ -55,7 +55,8 @@ impl Action {
 
 /// Decides, in manifest order, which assets to push within the page's budget. `may_push` is
 /// false when push is off for this response; `already_sent` says whether the connection has
-/// already pushed or requested a path.
+/// already pushed or requested a path. The page itself (whatever its query) counts as already
+/// sent: `serve` and `scan` both plan through here, so they agree on a page that links itself.
 pub fn plan<'m>(
     manifest: &'m Manifest,
     config: &PushConfig,
@@ -69,7 +70,7 @@ pub fn plan<'m>(
         .map(|asset| {
             let action = if !may_push || !config.push {
                 Action::Hint(HintReason::PushOff)
-            } else if already_sent(&asset.path) {
+            } else if asset.file_path == manifest.page || already_sent(&asset.path) {
                 Action::Hint(HintReason::AlreadySent)
             } else if count >= config.max_assets {
                 Action::Hint(HintReason::BudgetAssets)
@@ -83,4 +84,48 @@ pub fn plan<'m>(
             (asset, action)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::manifest::Destination;
+
+    fn asset(path: &str) -> Asset {
+        Asset {
+            path: path.into(),
+            file_path: path.split('?').next().unwrap().into(),
+            dest: Destination::Fetch,
+            module: false,
+            mime_type: None,
+            crossorigin: None,
+            found_in: "/page.html".into(),
+            size: 10,
+        }
+    }
+
+    #[test]
+    fn the_page_itself_is_already_sent_whatever_its_query() {
+        let manifest = Manifest {
+            page: "/page.html".into(),
+            assets: ["/page.html?v=2", "/a.js", "/page.html", "/b.js"]
+                .map(asset)
+                .into(),
+            ..Manifest::default()
+        };
+        let config = crate::config::Config::new("/nonexistent".into()).push;
+        let plan = plan(&manifest, &config, true, |path| path == "/b.js");
+        let actions: Vec<(&str, Action)> =
+            plan.iter().map(|(a, x)| (a.path.as_str(), *x)).collect();
+        let sent = Action::Hint(HintReason::AlreadySent);
+        assert_eq!(
+            actions,
+            [
+                ("/page.html?v=2", sent),
+                ("/a.js", Action::Push),
+                ("/page.html", sent),
+                ("/b.js", sent),
+            ]
+        );
+    }
 }

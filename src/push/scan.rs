@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use url::Url;
 
-use super::discover::{self, Manifest, SiteFiles, Skipped};
+use super::discover::{self, SiteFiles};
+use super::manifest::{Manifest, Skipped};
 use super::policy::{self, Action};
 use super::site::Root;
 use crate::config::Config;
@@ -78,6 +79,10 @@ pub struct PageReport {
     pub hinted: usize,
     /// Set when the page could not be read; its manifest is then empty.
     pub error: Option<String>,
+    /// Set when discovery stopped at a bound, saying which; the assets are what it found
+    /// before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// Totals over a scan.
@@ -285,6 +290,7 @@ pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageRepo
         assets,
         skipped: manifest.skipped.clone(),
         error: None,
+        incomplete: manifest.incomplete.clone(),
     }
 }
 
@@ -361,6 +367,9 @@ pub fn render_table(report: &Report) -> String {
         }
         if let Some(error) = &page.error {
             let _ = write!(out, " — {error}");
+        }
+        if let Some(bound) = &page.incomplete {
+            let _ = write!(out, " — discovery stopped early: {bound}");
         }
         out.push('\n');
         let rows: Vec<[String; 5]> = page
@@ -453,7 +462,7 @@ pub fn render_json(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::discover::{Asset, Destination};
+    use crate::push::manifest::{Asset, Destination};
 
     fn asset(path: &str, dest: Destination, size: u64, found_in: &str) -> Asset {
         Asset {
@@ -470,6 +479,7 @@ mod tests {
 
     fn manifest() -> Manifest {
         Manifest {
+            page: "/index.html".into(),
             assets: vec![
                 asset("/css/site.css?v=1", Destination::Style, 2000, "/index.html"),
                 asset("/fonts/a.woff2", Destination::Font, 30_000, "/css/site.css"),
@@ -481,6 +491,7 @@ mod tests {
                 reason: "other origin".into(),
             }],
             css_files: vec!["/css/site.css".into()],
+            incomplete: None,
         }
     }
 

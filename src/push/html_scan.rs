@@ -1,0 +1,766 @@
+//! The HTML walk's one pass over the bytes: a WHATWG tokenizer (html5gum) feeding a small
+//! emitter that keeps only the elements discovery reads, with just enough of the tree
+//! builder's state to see the page as a browser does.
+//!
+//! Why not a DOM: html5ever's tree builder does work per tag that grows with the number of open
+//! elements (a 600 KB page of `<div/>` took 32 s), and its tokenizer checks each attribute
+//! against all earlier ones of the tag (one tag with 280 000 attributes: 51 s). Here every
+//! token costs a bounded amount of work, so a page costs time linear in its bytes:
+//! - attributes are matched against a fixed list of the ~15 names discovery reads, the first
+//!   of a name winning as in the HTML standard; all others are skipped as they stream by;
+//! - no stack of HTML elements is kept (discovery needs none); `<template>` is a counter;
+//! - foreign content (`<svg>`, `<math>`), which changes how tags are read and hides elements
+//!   from the HTML namespace, is the only stack, capped at [`MAX_FOREIGN_DEPTH`], with a count
+//!   per open name so an end tag finds its start in constant time;
+//! - elements kept are capped at [`MAX_ELEMENTS`].
+//!
+//! Tokenizer states follow tree construction with scripting enabled, as html5ever and browsers
+//! do: `<script>` is script data, `<style>`, `<noscript>`, `<iframe>`, `<xmp>`, `<noembed>`,
+//! `<noframes>` raw text, `<title>`, `<textarea>` RCDATA, `<plaintext>` the rest of the page.
+
+use std::collections::HashMap;
+
+use html5gum::{Emitter, State, Tokenizer};
+
+/// Elements kept per page (links, scripts, images, styles, bases). Real pages have tens to a
+/// few hundred; past this the walk stops and the page is hinted from what came before.
+pub const MAX_ELEMENTS: usize = 1024;
+
+/// Open `<svg>`/`<math>` elements tracked, nested. Real inline SVG nests a few dozen deep;
+/// past this the walk stops and the page is hinted from what came before.
+pub const MAX_FOREIGN_DEPTH: usize = 256;
+
+/// Bytes of a tag or attribute name kept. Every name the walk compares is shorter; a longer
+/// one is kept as its prefix plus a marker, so it never equals a short one.
+const MAX_NAME: usize = 32;
+
+/// The elements discovery reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Base,
+    Link,
+    Script,
+    Img,
+    Video,
+    Input,
+    Style,
+}
+
+impl Tag {
+    fn from_name(name: &[u8]) -> Option<Tag> {
+        Some(match name {
+            b"base" => Tag::Base,
+            b"link" => Tag::Link,
+            b"script" => Tag::Script,
+            // The tree builder renames `<image>` to `<img>`.
+            b"img" | b"image" => Tag::Img,
+            b"video" => Tag::Video,
+            b"input" => Tag::Input,
+            b"style" => Tag::Style,
+            _ => return None,
+        })
+    }
+}
+
+/// The attributes discovery (and the foreign-content rules) read; the rest are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attr {
+    As,
+    Async,
+    Crossorigin,
+    Defer,
+    Href,
+    Loading,
+    Nomodule,
+    Poster,
+    Rel,
+    Src,
+    Type,
+    /// `<font color|face|size>` leaves foreign content.
+    Color,
+    Face,
+    Size,
+    /// `<annotation-xml encoding=text/html>` holds HTML.
+    Encoding,
+}
+
+impl Attr {
+    fn from_name(name: &[u8]) -> Option<Attr> {
+        Some(match name {
+            b"as" => Attr::As,
+            b"async" => Attr::Async,
+            b"crossorigin" => Attr::Crossorigin,
+            b"defer" => Attr::Defer,
+            b"href" => Attr::Href,
+            b"loading" => Attr::Loading,
+            b"nomodule" => Attr::Nomodule,
+            b"poster" => Attr::Poster,
+            b"rel" => Attr::Rel,
+            b"src" => Attr::Src,
+            b"type" => Attr::Type,
+            b"color" => Attr::Color,
+            b"face" => Attr::Face,
+            b"size" => Attr::Size,
+            b"encoding" => Attr::Encoding,
+            _ => return None,
+        })
+    }
+}
+
+/// An HTML-namespace element discovery reads, outside `<template>` contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub tag: Tag,
+    /// Attributes discovery reads, first of each name only, character references decoded.
+    pub attrs: Vec<(Attr, String)>,
+    /// The text of a `<style>`.
+    pub text: String,
+}
+
+impl Element {
+    pub fn attr(&self, attr: Attr) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(a, _)| *a == attr)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a walk stopped before the end of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// More than [`MAX_ELEMENTS`] elements kept.
+    Elements,
+    /// `<svg>`/`<math>` nested deeper than [`MAX_FOREIGN_DEPTH`].
+    ForeignDepth,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cut::Elements => write!(f, "more than {MAX_ELEMENTS} linking elements"),
+            Cut::ForeignDepth => write!(f, "svg/math nested deeper than {MAX_FOREIGN_DEPTH}"),
+        }
+    }
+}
+
+/// What one walk found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// In document order.
+    pub elements: Vec<Element>,
+    /// Set when the walk stopped early; `elements` then holds what came before.
+    pub cut: Option<Cut>,
+}
+
+/// Walks `html` once and returns the elements discovery reads.
+pub fn walk(html: &[u8]) -> Walk {
+    let mut walk = Walk::default();
+    // The emitter hands back a token only to stop the walk: one `next` runs it all.
+    let _ = Tokenizer::new_with_emitter(html, Scanner::new(&mut walk)).next();
+    walk
+}
+
+/// A tag or attribute name, lowercased by the tokenizer, at most [`MAX_NAME`] bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Name(Vec<u8>);
+
+impl Name {
+    /// A name of [`MAX_NAME`] bytes or more is kept as its first `MAX_NAME - 1` bytes and one
+    /// 0xFF byte (never in UTF-8), after which it takes no more.
+    fn push(&mut self, s: &[u8]) {
+        if self.0.len() >= MAX_NAME {
+            return;
+        }
+        let room = MAX_NAME - 1 - self.0.len();
+        if s.len() > room {
+            self.0.extend_from_slice(&s[..room]);
+            self.0.push(0xFF);
+        } else {
+            self.0.extend_from_slice(s);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn is(&self, name: &[u8]) -> bool {
+        self.0 == name
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Namespace {
+    Svg,
+    MathMl,
+}
+
+/// An open element of foreign content.
+#[derive(Debug)]
+struct Foreign {
+    name: Name,
+    namespace: Namespace,
+    /// Its content is HTML again (`<foreignObject>`, `<mi>`, `<annotation-xml
+    /// encoding=text/html>`...).
+    integration: bool,
+    /// `<template>` depth it opened at: closing that template closes it too.
+    template_depth: usize,
+}
+
+/// The html5gum emitter: tokens in, [`Walk`] out.
+struct Scanner<'w> {
+    out: &'w mut Walk,
+    /// The tag being read.
+    name: Name,
+    is_end: bool,
+    self_closing: bool,
+    /// Whether this tag's attributes are read at all.
+    reading_attrs: bool,
+    attrs: Vec<(Attr, String)>,
+    /// The attribute being read, while the tag's attributes are read.
+    in_attr: bool,
+    attr_name: Name,
+    /// What the attribute is, known once its value starts: `Some(None)` for one not read.
+    attr_kind: Option<Option<Attr>>,
+    attr_value: Vec<u8>,
+    /// For the tokenizer's "appropriate end tag" in script, raw text and RCDATA.
+    last_start: Name,
+    template_depth: usize,
+    foreign: Vec<Foreign>,
+    /// Count of each name in `foreign`.
+    foreign_open: HashMap<Name, usize>,
+    /// The kept `<style>` whose text is being read, and the bytes so far.
+    style: Option<(usize, Vec<u8>)>,
+    /// A token to hand back: the walk stops.
+    stop: Option<()>,
+}
+
+impl<'w> Scanner<'w> {
+    fn new(out: &'w mut Walk) -> Self {
+        Scanner {
+            out,
+            name: Name::default(),
+            is_end: false,
+            self_closing: false,
+            reading_attrs: false,
+            attrs: Vec::new(),
+            in_attr: false,
+            attr_name: Name::default(),
+            attr_kind: None,
+            attr_value: Vec::new(),
+            last_start: Name::default(),
+            template_depth: 0,
+            foreign: Vec::new(),
+            foreign_open: HashMap::new(),
+            style: None,
+            stop: None,
+        }
+    }
+
+    fn cut(&mut self, cut: Cut) {
+        if self.out.cut.is_none() {
+            self.out.cut = Some(cut);
+            self.stop = Some(());
+        }
+    }
+
+    fn init_tag(&mut self, is_end: bool) {
+        self.name.clear();
+        self.is_end = is_end;
+        self.self_closing = false;
+        self.reading_attrs = false;
+        self.attrs.clear();
+        self.in_attr = false;
+    }
+
+    /// Tag content is read as foreign (not HTML): an open foreign element that is not an
+    /// integration point.
+    fn in_foreign(&self) -> bool {
+        self.foreign.last().is_some_and(|f| !f.integration)
+    }
+
+    fn finish_attr(&mut self) {
+        if !std::mem::take(&mut self.in_attr) {
+            return;
+        }
+        let kind = self.attr_kind.take();
+        let Some(attr) = kind.unwrap_or_else(|| Attr::from_name(&self.attr_name.0)) else {
+            return;
+        };
+        // A repeated attribute is dropped: the first one counts.
+        if self.attrs.iter().all(|(a, _)| *a != attr) {
+            let value = String::from_utf8_lossy(&self.attr_value).into_owned();
+            self.attrs.push((attr, value));
+        }
+    }
+
+    fn start_tag(&mut self) -> Option<State> {
+        if self.in_foreign() {
+            if !self.breaks_out_of_foreign() {
+                if !self.self_closing {
+                    self.open_foreign();
+                }
+                return None;
+            }
+            self.close_foreign_to_html();
+        }
+        match &self.name.0[..] {
+            b"svg" | b"math" => {
+                if !self.self_closing {
+                    self.open_foreign();
+                }
+                return None;
+            }
+            b"template" => {
+                self.template_depth += 1;
+                return None;
+            }
+            _ => {}
+        }
+        if self.template_depth == 0 {
+            if let Some(tag) = Tag::from_name(&self.name.0) {
+                self.keep(tag);
+            }
+        }
+        next_state(&self.name.0)
+    }
+
+    fn keep(&mut self, tag: Tag) {
+        if self.out.elements.len() >= MAX_ELEMENTS {
+            return self.cut(Cut::Elements);
+        }
+        if tag == Tag::Style {
+            self.style = Some((self.out.elements.len(), Vec::new()));
+        }
+        self.out.elements.push(Element {
+            tag,
+            attrs: std::mem::take(&mut self.attrs),
+            text: String::new(),
+        });
+    }
+
+    fn end_tag(&mut self) {
+        if self.name.is(b"style") {
+            self.close_style();
+        }
+        if !self.foreign.is_empty() {
+            if self.in_foreign() && (self.name.is(b"br") || self.name.is(b"p")) {
+                return self.close_foreign_to_html();
+            }
+            if self.foreign_open.get(&self.name).is_some_and(|&n| n > 0) {
+                while let Some(closed) = self.pop_foreign() {
+                    if closed == self.name {
+                        break;
+                    }
+                }
+                return;
+            }
+        }
+        if self.name.is(b"template") && self.template_depth > 0 {
+            self.template_depth -= 1;
+            while self
+                .foreign
+                .last()
+                .is_some_and(|f| f.template_depth > self.template_depth)
+            {
+                self.pop_foreign();
+            }
+        }
+    }
+
+    fn close_style(&mut self) {
+        if let Some((index, text)) = self.style.take() {
+            self.out.elements[index].text = String::from_utf8_lossy(&text).into_owned();
+        }
+    }
+
+    /// In foreign content, the HTML elements that end it (and `<font>` with a presentational
+    /// attribute), per the HTML standard's rules for foreign content.
+    fn breaks_out_of_foreign(&self) -> bool {
+        const BREAKOUT: &[&[u8]] = &[
+            b"b",
+            b"big",
+            b"blockquote",
+            b"body",
+            b"br",
+            b"center",
+            b"code",
+            b"dd",
+            b"div",
+            b"dl",
+            b"dt",
+            b"em",
+            b"embed",
+            b"h1",
+            b"h2",
+            b"h3",
+            b"h4",
+            b"h5",
+            b"h6",
+            b"head",
+            b"hr",
+            b"i",
+            b"img",
+            b"li",
+            b"listing",
+            b"menu",
+            b"meta",
+            b"nobr",
+            b"ol",
+            b"p",
+            b"pre",
+            b"ruby",
+            b"s",
+            b"small",
+            b"span",
+            b"strong",
+            b"strike",
+            b"sub",
+            b"sup",
+            b"table",
+            b"tt",
+            b"u",
+            b"ul",
+            b"var",
+        ];
+        let name = &self.name.0[..];
+        BREAKOUT.contains(&name)
+            || (name == b"font"
+                && self
+                    .attrs
+                    .iter()
+                    .any(|(a, _)| matches!(a, Attr::Color | Attr::Face | Attr::Size)))
+    }
+
+    fn open_foreign(&mut self) {
+        if self.foreign.len() >= MAX_FOREIGN_DEPTH {
+            return self.cut(Cut::ForeignDepth);
+        }
+        let name = self.name.clone();
+        let namespace = match &name.0[..] {
+            b"svg" => Namespace::Svg,
+            b"math" => Namespace::MathMl,
+            _ => self.foreign.last().map_or(Namespace::Svg, |f| f.namespace),
+        };
+        let integration = match namespace {
+            Namespace::Svg => matches!(&name.0[..], b"foreignobject" | b"desc" | b"title"),
+            Namespace::MathMl => match &name.0[..] {
+                b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" => true,
+                b"annotation-xml" => self.attrs.iter().any(|(a, v)| {
+                    *a == Attr::Encoding
+                        && (v.eq_ignore_ascii_case("text/html")
+                            || v.eq_ignore_ascii_case("application/xhtml+xml"))
+                }),
+                _ => false,
+            },
+        };
+        *self.foreign_open.entry(name.clone()).or_default() += 1;
+        self.foreign.push(Foreign {
+            name,
+            namespace,
+            integration,
+            template_depth: self.template_depth,
+        });
+    }
+
+    fn pop_foreign(&mut self) -> Option<Name> {
+        let closed = self.foreign.pop()?;
+        if let Some(n) = self.foreign_open.get_mut(&closed.name) {
+            *n -= 1;
+        }
+        Some(closed.name)
+    }
+
+    /// Closes foreign elements up to the nearest integration point (or all of them).
+    fn close_foreign_to_html(&mut self) {
+        while self.in_foreign() {
+            self.pop_foreign();
+        }
+    }
+}
+
+/// The tokenizer state an HTML start tag switches to (scripting enabled).
+fn next_state(name: &[u8]) -> Option<State> {
+    match name {
+        b"script" => Some(State::ScriptData),
+        b"style" | b"noscript" | b"iframe" | b"xmp" | b"noembed" | b"noframes" => {
+            Some(State::RawText)
+        }
+        b"title" | b"textarea" => Some(State::RcData),
+        b"plaintext" => Some(State::PlainText),
+        _ => None,
+    }
+}
+
+/// Whether the attributes of a start tag are worth reading.
+fn reads_attrs(name: &[u8]) -> bool {
+    Tag::from_name(name).is_some() || matches!(name, b"font" | b"annotation-xml")
+}
+
+impl Emitter for Scanner<'_> {
+    type Token = ();
+
+    fn set_last_start_tag(&mut self, last_start_tag: Option<&[u8]>) {
+        self.last_start.clear();
+        self.last_start.push(last_start_tag.unwrap_or_default());
+    }
+
+    fn emit_eof(&mut self) {
+        self.close_style();
+    }
+
+    fn emit_error(&mut self, _: html5gum::Error) {}
+
+    fn should_emit_errors(&mut self) -> bool {
+        false
+    }
+
+    fn pop_token(&mut self) -> Option<()> {
+        self.stop.take()
+    }
+
+    fn emit_string(&mut self, s: &[u8]) {
+        if let Some((_, text)) = &mut self.style {
+            text.extend_from_slice(s);
+        }
+    }
+
+    fn init_start_tag(&mut self) {
+        self.init_tag(false);
+    }
+
+    fn init_end_tag(&mut self) {
+        self.init_tag(true);
+    }
+
+    fn init_comment(&mut self) {}
+
+    fn emit_current_tag(&mut self) -> Option<State> {
+        self.finish_attr();
+        if self.out.cut.is_some() {
+            return None;
+        }
+        if self.is_end {
+            self.end_tag();
+            return None;
+        }
+        self.last_start = self.name.clone();
+        self.start_tag()
+    }
+
+    fn emit_current_comment(&mut self) {}
+
+    fn emit_current_doctype(&mut self) {}
+
+    fn set_self_closing(&mut self) {
+        self.self_closing = true;
+    }
+
+    fn set_force_quirks(&mut self) {}
+
+    fn push_tag_name(&mut self, s: &[u8]) {
+        self.name.push(s);
+    }
+
+    fn push_comment(&mut self, _: &[u8]) {}
+
+    fn push_doctype_name(&mut self, _: &[u8]) {}
+
+    fn init_doctype(&mut self) {}
+
+    fn init_attribute(&mut self) {
+        self.finish_attr();
+        if !self.reading_attrs {
+            // The name is complete once attributes start.
+            self.reading_attrs = !self.is_end && reads_attrs(&self.name.0);
+            if !self.reading_attrs {
+                return;
+            }
+        }
+        self.in_attr = true;
+        self.attr_name.clear();
+        self.attr_kind = None;
+        self.attr_value.clear();
+    }
+
+    fn push_attribute_name(&mut self, s: &[u8]) {
+        if self.in_attr {
+            self.attr_name.push(s);
+        }
+    }
+
+    fn push_attribute_value(&mut self, s: &[u8]) {
+        if !self.in_attr {
+            return;
+        }
+        let name = &self.attr_name.0;
+        if self
+            .attr_kind
+            .get_or_insert_with(|| Attr::from_name(name))
+            .is_some()
+        {
+            self.attr_value.extend_from_slice(s);
+        }
+    }
+
+    fn set_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn set_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn current_is_appropriate_end_tag_token(&mut self) -> bool {
+        self.is_end && !self.last_start.0.is_empty() && self.name == self.last_start
+    }
+
+    fn adjusted_current_node_present_but_not_in_html_namespace(&mut self) -> bool {
+        self.in_foreign()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (tag, src or href) of every element kept.
+    fn kept(html: &str) -> Vec<(Tag, String)> {
+        let walk = walk(html.as_bytes());
+        assert_eq!(walk.cut, None, "{html}");
+        walk.elements
+            .iter()
+            .map(|e| {
+                let url = e.attr(Attr::Src).or(e.attr(Attr::Href)).unwrap_or("");
+                (e.tag, url.to_owned())
+            })
+            .collect()
+    }
+
+    fn imgs(srcs: &[&str]) -> Vec<(Tag, String)> {
+        srcs.iter().map(|s| (Tag::Img, s.to_string())).collect()
+    }
+
+    #[test]
+    fn text_elements_hide_markup_as_a_browser_reads_them() {
+        let html = r#"<script>document.write("<img src=no1>")</script>
+            <noscript><img src=no2></noscript><textarea><img src=no3></textarea>
+            <title><img src=no4></title><iframe><img src=no5></iframe><xmp><img src=no6></xmp>
+            <noembed><img src=no7></noembed><noframes><img src=no8></noframes>
+            <!-- <img src=no9> --><img src=yes><plaintext><img src=no10>"#;
+        let mut expected = vec![(Tag::Script, String::new())];
+        expected.extend(imgs(&["yes"]));
+        assert_eq!(kept(html), expected);
+    }
+
+    #[test]
+    fn style_text_is_kept_whole_even_across_fake_end_tags() {
+        let walk = walk(b"<style>a{}</styl></stylex><img src=x></style><style>b{}");
+        let texts: Vec<&str> = walk.elements.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["a{}</styl></stylex><img src=x>", "b{}"]);
+    }
+
+    #[test]
+    fn template_contents_are_skipped_at_any_nesting() {
+        let html = "<template><img src=a><template><img src=b></template><img src=c></template>\
+                    <img src=d></template><img src=e>";
+        assert_eq!(kept(html), imgs(&["d", "e"]));
+    }
+
+    #[test]
+    fn foreign_content_hides_its_elements_until_it_ends_or_breaks_out() {
+        let cases: &[(&str, &[&str])] = &[
+            ("<svg><img src=a></svg><img src=b>", &["a", "b"]),
+            ("<svg><g><image src=a /></g></svg><img src=b>", &["b"]),
+            ("<svg/><img src=a>", &["a"]),
+            ("<svg><g/><script src=a></script></svg><img src=b>", &["b"]),
+            ("<svg><g></x></y><image src=a></g></svg><image src=b>", &["b"]),
+            ("<svg><foreignObject><img src=a><image src=b></foreignObject><image src=c>", &["a", "b"]),
+            ("<math><mi><img src=a></mi><mglyph><image src=b></math><image src=c>", &["a", "c"]),
+            ("<svg><p><image src=a>", &["a"]),
+            ("<svg></p><image src=a>", &["a"]),
+            ("<svg><font color=red><image src=a>", &["a"]),
+            ("<svg><font><image src=a></font></svg><img src=b>", &["b"]),
+            ("<svg><![CDATA[ > <img src=a> ]]></svg><img src=b>", &["b"]),
+            ("<template><svg><g></template><img src=a>", &["a"]),
+            (
+                "<math><annotation-xml encoding=text/html><img src=a><image src=b></annotation-xml></math>",
+                &["a", "b"],
+            ),
+        ];
+        for (html, srcs) in cases {
+            assert_eq!(kept(html), imgs(srcs), "{html}");
+        }
+    }
+
+    #[test]
+    fn attributes_first_wins_references_decoded_others_skipped() {
+        let walk = walk(br#"<LINK REL=preload data-x="1" href="a.css?x=1&amp;y=2" href=b.css HREF=c.css as=style>"#);
+        let link = &walk.elements[0];
+        assert_eq!(link.tag, Tag::Link);
+        assert_eq!(
+            link.attrs,
+            [
+                (Attr::Rel, "preload".to_owned()),
+                (Attr::Href, "a.css?x=1&y=2".to_owned()),
+                (Attr::As, "style".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tag_with_hundreds_of_thousands_of_attributes_is_read_to_its_end() {
+        // html5ever compared each attribute with every earlier one: 19 s for this tag.
+        let mut html = String::from("<img");
+        for i in 0..280_000 {
+            html.push_str(&format!(" a{i}"));
+        }
+        html.push_str(" src=last.png><img src=after.png>");
+        assert_eq!(kept(&html), imgs(&["last.png", "after.png"]));
+    }
+
+    #[test]
+    fn long_names_never_match_short_ones() {
+        let long = "link".to_owned() + &"x".repeat(100);
+        let html = format!("<{long} href=a><link hrefxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=b>");
+        assert_eq!(kept(&html), [(Tag::Link, String::new())]);
+        // A long end tag does not end a raw-text element it starts like.
+        let html = format!("<style></{}><img src=a>", "style".repeat(20));
+        assert_eq!(kept(&html), [(Tag::Style, String::new())]);
+    }
+
+    #[test]
+    fn self_closing_and_stray_end_tags_cost_nothing() {
+        let html = "<div/>".repeat(100_000) + &"<div></x>".repeat(100_000) + "<img src=a>";
+        assert_eq!(kept(&html), imgs(&["a"]));
+    }
+
+    #[test]
+    fn elements_past_the_cap_are_not_kept_and_the_walk_says_why() {
+        let html = "<img src=a>".repeat(MAX_ELEMENTS) + "<link rel=stylesheet href=late.css>";
+        let walk = walk(html.as_bytes());
+        assert_eq!(walk.elements.len(), MAX_ELEMENTS);
+        assert!(walk.elements.iter().all(|e| e.tag == Tag::Img));
+        assert_eq!(walk.cut, Some(Cut::Elements));
+        let within = "<img src=a>".repeat(MAX_ELEMENTS);
+        assert_eq!(super::walk(within.as_bytes()).cut, None);
+    }
+
+    #[test]
+    fn foreign_nesting_past_the_cap_stops_the_walk() {
+        let within =
+            "<svg>".to_owned() + &"<g>".repeat(MAX_FOREIGN_DEPTH - 1) + "</svg><img src=a>";
+        assert_eq!(kept(&within), imgs(&["a"]));
+        let beyond =
+            "<img src=a><svg>".to_owned() + &"<g>".repeat(MAX_FOREIGN_DEPTH) + "<p><img src=b>";
+        let walk = walk(beyond.as_bytes());
+        assert_eq!(walk.cut, Some(Cut::ForeignDepth));
+        assert_eq!(walk.elements.len(), 1, "what came before the cap is kept");
+        // Closed elements do not add up.
+        let flat = "<svg>".to_owned()
+            + &"<g></g><g/>".repeat(10 * MAX_FOREIGN_DEPTH)
+            + "</svg><img src=a>";
+        assert_eq!(kept(&flat), imgs(&["a"]));
+    }
+}
