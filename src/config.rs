@@ -90,6 +90,41 @@ pub const DEFAULT_PUSH_MAX_ASSETS: usize = 16;
 /// are still hinted.
 pub const DEFAULT_PUSH_MAX_BYTES: u64 = 1024 * 1024;
 
+/// Default for [`DiscoveryLimits::max_html_bytes`]: pages are rarely bigger, and the preload
+/// scanner of a browser would not get further before the user sees something either.
+pub const DEFAULT_MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
+/// Default for [`DiscoveryLimits::max_css_bytes`], per stylesheet.
+pub const DEFAULT_MAX_CSS_BYTES: usize = 1024 * 1024;
+/// Default for [`DiscoveryLimits::max_assets`]: pushing more than this costs the page more than it
+/// saves.
+pub const DEFAULT_MAX_ASSETS: usize = 64;
+/// Default for [`DiscoveryLimits::max_import_depth`]: real sites nest `@import` two or three deep.
+pub const DEFAULT_MAX_IMPORT_DEPTH: usize = 8;
+
+/// Bounds on the work one page's discovery may do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiscoveryLimits {
+    /// HTML beyond this many bytes is not looked at.
+    pub max_html_bytes: usize,
+    /// Bytes read from each stylesheet.
+    pub max_css_bytes: usize,
+    /// Assets in a manifest; the least urgent go first.
+    pub max_assets: usize,
+    /// `@import` nesting followed: a linked sheet is depth 0, what it imports depth 1.
+    pub max_import_depth: usize,
+}
+
+impl Default for DiscoveryLimits {
+    fn default() -> Self {
+        DiscoveryLimits {
+            max_html_bytes: DEFAULT_MAX_HTML_BYTES,
+            max_css_bytes: DEFAULT_MAX_CSS_BYTES,
+            max_assets: DEFAULT_MAX_ASSETS,
+            max_import_depth: DEFAULT_MAX_IMPORT_DEPTH,
+        }
+    }
+}
+
 /// What the server does with a page's assets.
 #[derive(Debug, Clone)]
 pub struct PushConfig {
@@ -102,7 +137,7 @@ pub struct PushConfig {
     pub max_assets: usize,
     pub max_bytes: u64,
     /// Bounds on what discovery parses.
-    pub discovery: crate::push::discover::Limits,
+    pub discovery: DiscoveryLimits,
 }
 
 impl Default for PushConfig {

@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
 use url::Url;
 
 use super::css::{parse_css, CssRefKind};
@@ -27,45 +26,15 @@ pub trait SiteFiles {
     fn read(&self, url_path: &str, max: usize) -> Option<Vec<u8>>;
 }
 
-/// Default for [`Limits::max_html_bytes`]: pages are rarely bigger, and the preload
-/// scanner of a browser would not get further before the user sees something either.
-pub const DEFAULT_MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
-/// Default for [`Limits::max_css_bytes`], per stylesheet.
-pub const DEFAULT_MAX_CSS_BYTES: usize = 1024 * 1024;
-/// Default for [`Limits::max_assets`]: pushing more than this costs the page more than it
-/// saves.
-pub const DEFAULT_MAX_ASSETS: usize = 64;
-/// Default for [`Limits::max_import_depth`]: real sites nest `@import` two or three deep.
-pub const DEFAULT_MAX_IMPORT_DEPTH: usize = 8;
-
 /// References (from the HTML and its stylesheets) discovery looks at per page: each may cost a
 /// file-system lookup. Real pages have tens to a few hundred; past this discovery stops and
 /// the page is hinted from what was found before.
 pub const MAX_REFERENCES: usize = 2048;
 
-/// Bounds on the work one page's discovery may do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Limits {
-    /// HTML beyond this many bytes is not looked at.
-    pub max_html_bytes: usize,
-    /// Bytes read from each stylesheet.
-    pub max_css_bytes: usize,
-    /// Assets in a manifest; the least urgent go first.
-    pub max_assets: usize,
-    /// `@import` nesting followed: a linked sheet is depth 0, what it imports depth 1.
-    pub max_import_depth: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_html_bytes: DEFAULT_MAX_HTML_BYTES,
-            max_css_bytes: DEFAULT_MAX_CSS_BYTES,
-            max_assets: DEFAULT_MAX_ASSETS,
-            max_import_depth: DEFAULT_MAX_IMPORT_DEPTH,
-        }
-    }
-}
+pub use crate::config::{
+    DiscoveryLimits as Limits, DEFAULT_MAX_ASSETS, DEFAULT_MAX_CSS_BYTES, DEFAULT_MAX_HTML_BYTES,
+    DEFAULT_MAX_IMPORT_DEPTH,
+};
 
 /// Finds a page's assets: parses `html` (truncated to `limits.max_html_bytes`) as the page
 /// at `page_path`, follows its stylesheets and their imports through `site`, and keeps the

@@ -10,11 +10,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, Instrument};
 
-use super::listen::Handshakes;
-use super::{h1, h2, State};
+use super::limits::Handshakes;
+use super::{h1, h2, Signals, State};
 use crate::config::LINGER_TIMEOUT;
 
 /// What a listener's connections start with: TLS with ALPN, or cleartext (h2c with prior
@@ -32,15 +31,6 @@ impl Transport {
             Transport::Cleartext => http::uri::Scheme::HTTP,
         }
     }
-}
-
-/// The server's two stop signals, as every connection sees them.
-#[derive(Clone, Debug, Default)]
-pub struct Signals {
-    /// Stop taking requests: GOAWAY / `Connection: close`, and let open ones finish.
-    pub shutdown: CancellationToken,
-    /// The grace period is over: close now, logging what was cut.
-    pub abort: CancellationToken,
 }
 
 /// The HTTP/2 connection preface a cleartext client with prior knowledge starts with.

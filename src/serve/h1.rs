@@ -24,9 +24,9 @@ use tracing::debug;
 
 use super::access::{self, Proto, Sent};
 use super::activity::{Activity, Guard};
-use super::conn::Signals;
 use super::core::{self, Ask};
 use super::io::Watched;
+use super::Signals;
 use super::State;
 use crate::config::BODY_CHUNK;
 use crate::reply::{Body, ChunkStream, Reply};

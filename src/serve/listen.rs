@@ -6,20 +6,18 @@
 //! connection says goodbye (GOAWAY, `Connection: close`) and finishes its open requests → after
 //! the grace period, `signals.abort` closes the rest, and their cut responses are logged.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use super::conn::{self, Signals, Transport};
-use super::State;
+use super::conn::{self, Transport};
+use super::limits::Handshakes;
+use super::{Signals, State};
 use crate::config::ABORT_LOG_GRACE;
 
 /// How often a connection waiting for a slot asks idle connections again to make room: one
@@ -108,70 +106,6 @@ impl State {
     }
 }
 
-/// Connections in their handshake, oldest first. A new one past the limit evicts the oldest:
-/// a client that connects and says nothing loses its place to one that talks.
-#[derive(Debug)]
-pub struct Handshakes {
-    max: usize,
-    next: AtomicU64,
-    queue: Mutex<VecDeque<(u64, CancellationToken)>>,
-}
-
-impl Handshakes {
-    pub fn new(max: usize) -> Self {
-        Handshakes {
-            max: max.max(1),
-            next: AtomicU64::new(0),
-            queue: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// A place in the handshake queue, evicting the oldest when it is full.
-    pub fn enter(self: &Arc<Self>) -> Ticket {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let token = CancellationToken::new();
-        let mut queue = self.queue.lock().expect("handshakes poisoned");
-        while queue.len() >= self.max {
-            if let Some((_, oldest)) = queue.pop_front() {
-                oldest.cancel();
-            }
-        }
-        queue.push_back((id, token.clone()));
-        Ticket {
-            id,
-            token,
-            handshakes: self.clone(),
-        }
-    }
-
-    pub fn in_progress(&self) -> usize {
-        self.queue.lock().expect("handshakes poisoned").len()
-    }
-}
-
-/// One connection's place among the handshakes; leaving it (drop) frees the place.
-pub struct Ticket {
-    id: u64,
-    token: CancellationToken,
-    handshakes: Arc<Handshakes>,
-}
-
-impl Ticket {
-    /// Resolves when a newer connection took this one's place.
-    pub async fn evicted(&self) {
-        self.token.cancelled().await
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut queue = self.handshakes.queue.lock().expect("handshakes poisoned");
-        if let Some(at) = queue.iter().position(|(id, _)| *id == self.id) {
-            queue.remove(at);
-        }
-    }
-}
-
 /// Binds a listener, with an error that names the address.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|err| {
@@ -182,22 +116,4 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         };
         anyhow::anyhow!("cannot listen on {addr}: {why}")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_full_queue_evicts_the_oldest_handshake() {
-        let handshakes = Arc::new(Handshakes::new(2));
-        let first = handshakes.enter();
-        let second = handshakes.enter();
-        let _third = handshakes.enter();
-        assert!(first.token.is_cancelled(), "the oldest made room");
-        assert!(!second.token.is_cancelled());
-        assert_eq!(handshakes.in_progress(), 2);
-        drop(second);
-        assert_eq!(handshakes.in_progress(), 1);
-    }
 }

@@ -25,6 +25,15 @@ pub mod limits;
 pub mod listen;
 mod state;
 
-pub use conn::{Signals, Transport};
+pub use conn::Transport;
 pub use listen::{bind, run};
 pub use state::State;
+
+/// The server's two stop signals, as every connection sees them.
+#[derive(Clone, Debug, Default)]
+pub struct Signals {
+    /// Stop taking requests: GOAWAY / `Connection: close`, and let open ones finish.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// The grace period is over: close now, logging what was cut.
+    pub abort: tokio_util::sync::CancellationToken,
+}
