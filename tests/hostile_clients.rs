@@ -224,13 +224,8 @@ async fn the_access_log_says_when_a_transfer_was_cut() {
         .unwrap()
         .set_len(1024 * 1024)
         .unwrap();
-    loop {
-        match body.data().await {
-            Some(Ok(chunk)) => {
-                let _ = body.flow_control().release_capacity(chunk.len());
-            }
-            _ => break,
-        }
+    while let Some(Ok(chunk)) = body.data().await {
+        let _ = body.flow_control().release_capacity(chunk.len());
     }
 
     tokio::time::sleep(Duration::from_millis(500)).await;

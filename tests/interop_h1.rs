@@ -184,6 +184,7 @@ fn the_change_feed_streams_and_long_polls_over_http11() {
     assert!(change.contains("/new.css"), "{change}");
     assert!(started.elapsed() < Duration::from_secs(10));
     let _ = events.kill();
+    let _ = events.wait();
 
     let (poll, _) = run(Command::new(&curl).args([
         "-s",
