@@ -8,7 +8,7 @@
 //! in flight and the slots that bound how many run.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::flight::{SingleFlight, Slots};
@@ -42,6 +42,9 @@ pub struct ManifestCache {
     pub(super) flights: SingleFlight<PageVersion, Arc<PageAssets>>,
     /// Bounds the discoveries running at once.
     pub(super) slots: Slots,
+    /// Blocking threads in discovery (discovering or waiting), against
+    /// [`MAX_DISCOVERY_THREADS`](super::pages::MAX_DISCOVERY_THREADS).
+    pub(super) threads: AtomicUsize,
     /// Discoveries run so far.
     discoveries: AtomicU64,
 }
@@ -53,6 +56,7 @@ impl Default for ManifestCache {
             watched: AtomicBool::default(),
             flights: SingleFlight::default(),
             slots: Slots::new(MAX_CONCURRENT_DISCOVERIES),
+            threads: AtomicUsize::default(),
             discoveries: AtomicU64::default(),
         }
     }

@@ -1,38 +1,22 @@
 //! The HTML walk's one pass over the bytes: a WHATWG tokenizer (html5gum) feeding a small
-//! emitter that keeps only the elements discovery reads, with just enough of the tree
-//! builder's state to see the page as a browser does.
+//! emitter that keeps only the elements discovery reads, with [`html_tree`](super::html_tree)
+//! saying where in the document each tag is.
 //!
 //! Why not a DOM: html5ever's tree builder does work per tag that grows with the number of open
 //! elements (a 600 KB page of `<div/>` took 32 s), and its tokenizer checks each attribute
 //! against all earlier ones of the tag (one tag with 280 000 attributes: 51 s). Here every
-//! token costs a bounded amount of work, so a page costs time linear in its bytes:
-//! - attributes are matched against a fixed list of the ~15 names discovery reads, the first
-//!   of a name winning as in the HTML standard; all others are skipped as they stream by;
-//! - no stack of HTML elements is kept (discovery needs none); `<template>` is a counter;
-//! - foreign content (`<svg>`, `<math>`), which changes how tags are read and hides elements
-//!   from the HTML namespace, is the only stack, capped at [`MAX_FOREIGN_DEPTH`], with a count
-//!   per open name so an end tag finds its start in constant time;
-//! - elements kept are capped at [`MAX_ELEMENTS`].
-//!
-//! Tokenizer states follow tree construction with scripting enabled, as html5ever and browsers
-//! do: `<script>` is script data, `<style>`, `<noscript>`, `<iframe>`, `<xmp>`, `<noembed>`,
-//! `<noframes>` raw text, `<title>`, `<textarea>` RCDATA, `<plaintext>` the rest of the page.
-
-use std::collections::HashMap;
+//! token costs a bounded amount of work, so a page costs time linear in its bytes: attributes
+//! are matched against a fixed list of the ~15 names discovery reads, the first of a name
+//! winning as in the HTML standard, and all others are skipped as they stream by; elements
+//! kept are capped at [`MAX_ELEMENTS`].
 
 use html5gum::{Emitter, State, Tokenizer};
+
+use super::html_tree::{next_state, Name, Start, Tree, MAX_FOREIGN_DEPTH};
 
 /// Elements kept per page (links, scripts, images, styles, bases). Real pages have tens to a
 /// few hundred; past this the walk stops and the page is hinted from what came before.
 pub const MAX_ELEMENTS: usize = 1024;
-
-/// Open `<svg>`/`<math>` elements tracked, nested. Real inline SVG nests a few dozen deep;
-/// past this the walk stops and the page is hinted from what came before.
-pub const MAX_FOREIGN_DEPTH: usize = 256;
-
-/// Bytes of a tag or attribute name kept. Every name the walk compares is shorter; a longer
-/// one is kept as its prefix plus a marker, so it never equals a short one.
-const MAX_NAME: usize = 32;
 
 /// The elements discovery reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,53 +145,6 @@ pub fn walk(html: &[u8]) -> Walk {
     walk
 }
 
-/// A tag or attribute name, lowercased by the tokenizer, at most [`MAX_NAME`] bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct Name(Vec<u8>);
-
-impl Name {
-    /// A name of [`MAX_NAME`] bytes or more is kept as its first `MAX_NAME - 1` bytes and one
-    /// 0xFF byte (never in UTF-8), after which it takes no more.
-    fn push(&mut self, s: &[u8]) {
-        if self.0.len() >= MAX_NAME {
-            return;
-        }
-        let room = MAX_NAME - 1 - self.0.len();
-        if s.len() > room {
-            self.0.extend_from_slice(&s[..room]);
-            self.0.push(0xFF);
-        } else {
-            self.0.extend_from_slice(s);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    fn is(&self, name: &[u8]) -> bool {
-        self.0 == name
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Namespace {
-    Svg,
-    MathMl,
-}
-
-/// An open element of foreign content.
-#[derive(Debug)]
-struct Foreign {
-    name: Name,
-    namespace: Namespace,
-    /// Its content is HTML again (`<foreignObject>`, `<mi>`, `<annotation-xml
-    /// encoding=text/html>`...).
-    integration: bool,
-    /// `<template>` depth it opened at: closing that template closes it too.
-    template_depth: usize,
-}
-
 /// The html5gum emitter: tokens in, [`Walk`] out.
 struct Scanner<'w> {
     out: &'w mut Walk,
@@ -226,10 +163,7 @@ struct Scanner<'w> {
     attr_value: Vec<u8>,
     /// For the tokenizer's "appropriate end tag" in script, raw text and RCDATA.
     last_start: Name,
-    template_depth: usize,
-    foreign: Vec<Foreign>,
-    /// Count of each name in `foreign`.
-    foreign_open: HashMap<Name, usize>,
+    tree: Tree,
     /// The kept `<style>` whose text is being read, and the bytes so far.
     style: Option<(usize, Vec<u8>)>,
     /// A token to hand back: the walk stops.
@@ -250,9 +184,7 @@ impl<'w> Scanner<'w> {
             attr_kind: None,
             attr_value: Vec::new(),
             last_start: Name::default(),
-            template_depth: 0,
-            foreign: Vec::new(),
-            foreign_open: HashMap::new(),
+            tree: Tree::default(),
             style: None,
             stop: None,
         }
@@ -274,12 +206,6 @@ impl<'w> Scanner<'w> {
         self.in_attr = false;
     }
 
-    /// Tag content is read as foreign (not HTML): an open foreign element that is not an
-    /// integration point.
-    fn in_foreign(&self) -> bool {
-        self.foreign.last().is_some_and(|f| !f.integration)
-    }
-
     fn finish_attr(&mut self) {
         if !std::mem::take(&mut self.in_attr) {
             return;
@@ -296,34 +222,20 @@ impl<'w> Scanner<'w> {
     }
 
     fn start_tag(&mut self) -> Option<State> {
-        if self.in_foreign() {
-            if !self.breaks_out_of_foreign() {
-                if !self.self_closing {
-                    self.open_foreign();
+        match self.tree.start(&self.name, &self.attrs, self.self_closing) {
+            Err(cut) => {
+                self.cut(cut);
+                None
+            }
+            Ok(Start::Other) => None,
+            Ok(Start::Html { in_template }) => {
+                match Tag::from_name(&self.name.0) {
+                    Some(tag) if !in_template => self.keep(tag),
+                    _ => {}
                 }
-                return None;
-            }
-            self.close_foreign_to_html();
-        }
-        match &self.name.0[..] {
-            b"svg" | b"math" => {
-                if !self.self_closing {
-                    self.open_foreign();
-                }
-                return None;
-            }
-            b"template" => {
-                self.template_depth += 1;
-                return None;
-            }
-            _ => {}
-        }
-        if self.template_depth == 0 {
-            if let Some(tag) = Tag::from_name(&self.name.0) {
-                self.keep(tag);
+                next_state(&self.name)
             }
         }
-        next_state(&self.name.0)
     }
 
     fn keep(&mut self, tag: Tag) {
@@ -344,152 +256,13 @@ impl<'w> Scanner<'w> {
         if self.name.is(b"style") {
             self.close_style();
         }
-        if !self.foreign.is_empty() {
-            if self.in_foreign() && (self.name.is(b"br") || self.name.is(b"p")) {
-                return self.close_foreign_to_html();
-            }
-            if self.foreign_open.get(&self.name).is_some_and(|&n| n > 0) {
-                while let Some(closed) = self.pop_foreign() {
-                    if closed == self.name {
-                        break;
-                    }
-                }
-                return;
-            }
-        }
-        if self.name.is(b"template") && self.template_depth > 0 {
-            self.template_depth -= 1;
-            while self
-                .foreign
-                .last()
-                .is_some_and(|f| f.template_depth > self.template_depth)
-            {
-                self.pop_foreign();
-            }
-        }
+        self.tree.end(&self.name);
     }
 
     fn close_style(&mut self) {
         if let Some((index, text)) = self.style.take() {
             self.out.elements[index].text = String::from_utf8_lossy(&text).into_owned();
         }
-    }
-
-    /// In foreign content, the HTML elements that end it (and `<font>` with a presentational
-    /// attribute), per the HTML standard's rules for foreign content.
-    fn breaks_out_of_foreign(&self) -> bool {
-        const BREAKOUT: &[&[u8]] = &[
-            b"b",
-            b"big",
-            b"blockquote",
-            b"body",
-            b"br",
-            b"center",
-            b"code",
-            b"dd",
-            b"div",
-            b"dl",
-            b"dt",
-            b"em",
-            b"embed",
-            b"h1",
-            b"h2",
-            b"h3",
-            b"h4",
-            b"h5",
-            b"h6",
-            b"head",
-            b"hr",
-            b"i",
-            b"img",
-            b"li",
-            b"listing",
-            b"menu",
-            b"meta",
-            b"nobr",
-            b"ol",
-            b"p",
-            b"pre",
-            b"ruby",
-            b"s",
-            b"small",
-            b"span",
-            b"strong",
-            b"strike",
-            b"sub",
-            b"sup",
-            b"table",
-            b"tt",
-            b"u",
-            b"ul",
-            b"var",
-        ];
-        let name = &self.name.0[..];
-        BREAKOUT.contains(&name)
-            || (name == b"font"
-                && self
-                    .attrs
-                    .iter()
-                    .any(|(a, _)| matches!(a, Attr::Color | Attr::Face | Attr::Size)))
-    }
-
-    fn open_foreign(&mut self) {
-        if self.foreign.len() >= MAX_FOREIGN_DEPTH {
-            return self.cut(Cut::ForeignDepth);
-        }
-        let name = self.name.clone();
-        let namespace = match &name.0[..] {
-            b"svg" => Namespace::Svg,
-            b"math" => Namespace::MathMl,
-            _ => self.foreign.last().map_or(Namespace::Svg, |f| f.namespace),
-        };
-        let integration = match namespace {
-            Namespace::Svg => matches!(&name.0[..], b"foreignobject" | b"desc" | b"title"),
-            Namespace::MathMl => match &name.0[..] {
-                b"mi" | b"mo" | b"mn" | b"ms" | b"mtext" => true,
-                b"annotation-xml" => self.attrs.iter().any(|(a, v)| {
-                    *a == Attr::Encoding
-                        && (v.eq_ignore_ascii_case("text/html")
-                            || v.eq_ignore_ascii_case("application/xhtml+xml"))
-                }),
-                _ => false,
-            },
-        };
-        *self.foreign_open.entry(name.clone()).or_default() += 1;
-        self.foreign.push(Foreign {
-            name,
-            namespace,
-            integration,
-            template_depth: self.template_depth,
-        });
-    }
-
-    fn pop_foreign(&mut self) -> Option<Name> {
-        let closed = self.foreign.pop()?;
-        if let Some(n) = self.foreign_open.get_mut(&closed.name) {
-            *n -= 1;
-        }
-        Some(closed.name)
-    }
-
-    /// Closes foreign elements up to the nearest integration point (or all of them).
-    fn close_foreign_to_html(&mut self) {
-        while self.in_foreign() {
-            self.pop_foreign();
-        }
-    }
-}
-
-/// The tokenizer state an HTML start tag switches to (scripting enabled).
-fn next_state(name: &[u8]) -> Option<State> {
-    match name {
-        b"script" => Some(State::ScriptData),
-        b"style" | b"noscript" | b"iframe" | b"xmp" | b"noembed" | b"noframes" => {
-            Some(State::RawText)
-        }
-        b"title" | b"textarea" => Some(State::RcData),
-        b"plaintext" => Some(State::PlainText),
-        _ => None,
     }
 }
 
@@ -617,7 +390,7 @@ impl Emitter for Scanner<'_> {
     }
 
     fn adjusted_current_node_present_but_not_in_html_namespace(&mut self) -> bool {
-        self.in_foreign()
+        self.tree.in_foreign()
     }
 }
 

@@ -2,7 +2,8 @@
 //! what to do with each.
 //!
 //! - `html_scan` reads a page's bytes once (a WHATWG tokenizer, linear, bounded) and keeps the
-//!   elements that load something; `html` turns them into resolved references.
+//!   elements that load something, with `html_tree` telling HTML from `<template>` contents and
+//!   SVG/MathML; `html` turns those elements into resolved references.
 //! - `css` lists a stylesheet's imports, fonts and images.
 //! - `discover` follows the references through [`discover::SiteFiles`] and builds the page's
 //!   [`manifest::Manifest`]: the ordered same-origin files worth pushing or hinting.
@@ -20,6 +21,7 @@ pub mod flight;
 pub mod hints;
 pub mod html;
 pub mod html_scan;
+pub mod html_tree;
 pub mod manifest;
 pub mod pages;
 pub mod policy;

@@ -4,10 +4,12 @@
 //! Runs on the blocking pool. Each page version (authority, URL path, ETag) is discovered once
 //! however many requests want it at the same time: the first leads, the others wait for its
 //! result. At most [`MAX_CONCURRENT_DISCOVERIES`] discoveries run at once. No request waits
-//! longer than [`DISCOVERY_WAIT`] for either: past it, the page is answered at once without
-//! hints (and a later request tries again), so a slow or hostile page never holds a
-//! blocking-pool thread for long.
+//! longer than [`DISCOVERY_WAIT`] for either, and at most [`MAX_DISCOVERY_THREADS`] blocking
+//! threads are in here at once; past either bound the page is answered at once without hints
+//! (and a later request tries again), so a slow or hostile page can neither hold a thread for
+//! long nor take the pool from file requests.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,11 @@ pub const MAX_CONCURRENT_DISCOVERIES: usize = 4;
 /// Default 250 ms.
 pub const DISCOVERY_WAIT: Duration = Duration::from_millis(250);
 
+/// Blocking-pool threads in discovery at once, discovering or waiting: half of
+/// [`MAX_BLOCKING_THREADS`](crate::config::MAX_BLOCKING_THREADS) (32), so file opens always
+/// have the other half. A request past it gets its page at once, without hints.
+pub const MAX_DISCOVERY_THREADS: usize = crate::config::MAX_BLOCKING_THREADS / 2;
+
 /// The assets of the HTML page `file`, requested as `target` on `authority`: from the cache,
 /// from a discovery another request is running, or discovered now. Empty when the page cannot
 /// be read or no discovery could be had within [`DISCOVERY_WAIT`].
@@ -49,6 +56,10 @@ pub fn page_assets(
     if let Some(assets) = cache.get(authority, page_path, etag, stamp) {
         return assets;
     }
+    let Some(_inside) = Inside::enter(&cache.threads) else {
+        debug!(page = %page_path, "discovery busy; answering without hints");
+        return Arc::default();
+    };
     let deadline = Instant::now() + DISCOVERY_WAIT;
     let key = (authority.to_owned(), page_path.to_owned(), etag.clone());
     let leader = match cache.flights.join(key, DISCOVERY_WAIT) {
@@ -68,6 +79,25 @@ pub fn page_assets(
     let assets = discover_page(config, cache, page_path, authority, file);
     leader.finish(assets.clone());
     assets.unwrap_or_default()
+}
+
+/// A thread counted in [`MAX_DISCOVERY_THREADS`] until dropped.
+struct Inside<'c>(&'c AtomicUsize);
+
+impl<'c> Inside<'c> {
+    fn enter(threads: &'c AtomicUsize) -> Option<Self> {
+        if threads.fetch_add(1, Ordering::SeqCst) >= MAX_DISCOVERY_THREADS {
+            threads.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Inside(threads))
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Reads and discovers the page, and caches its manifest. `None` when it cannot be read.
@@ -120,4 +150,22 @@ fn discover_page(
         deps,
     );
     Some(assets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_past_the_bound_are_turned_away_until_one_leaves() {
+        let threads = AtomicUsize::new(0);
+        let inside: Vec<Inside> = (0..MAX_DISCOVERY_THREADS)
+            .map(|_| Inside::enter(&threads).expect("room"))
+            .collect();
+        assert!(Inside::enter(&threads).is_none());
+        assert_eq!(threads.load(Ordering::SeqCst), MAX_DISCOVERY_THREADS);
+        drop(inside);
+        assert_eq!(threads.load(Ordering::SeqCst), 0);
+        assert!(Inside::enter(&threads).is_some());
+    }
 }
