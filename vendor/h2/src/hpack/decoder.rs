@@ -38,6 +38,19 @@ pub enum DecoderError {
     NeedMore(NeedMore),
 }
 
+/// A field that decompressed correctly but is not a valid HTTP field (RFC 9113, Section
+/// 8.2.1): a name that is not a lowercase token, a value with a byte HTTP forbids, an unknown
+/// pseudo-header, or a pseudo-header value that is not UTF-8 (or not a method or status).
+///
+/// That makes the message carrying it malformed, a stream error (RFC 9113, Section 8.1.1), not
+/// a decoding error: decoding goes on, and a field with incremental indexing still takes its
+/// place in the dynamic table, so the connection's HPACK state stays in step with the peer's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    name: Bytes,
+    value: Bytes,
+}
+
 #[derive(Debug, Copy, Clone, PartialEq, Eq)]
 pub enum NeedMore {
     UnexpectedEndOfStream,
@@ -138,7 +151,7 @@ enum Representation {
 
 #[derive(Debug)]
 struct Table {
-    entries: VecDeque<Header>,
+    entries: VecDeque<Result<Header, InvalidField>>,
     size: usize,
     max_size: usize,
 }
@@ -174,13 +187,16 @@ impl Decoder {
     }
 
     /// Decodes the headers found in the given buffer.
+    ///
+    /// `f` gets each field in turn, or an `InvalidField` for one that is not valid HTTP. An
+    /// `Err` is `NeedMore` data, or a decoding error: the HPACK state is lost with it.
     pub fn decode<F>(
         &mut self,
         src: &mut Cursor<&mut BytesMut>,
         mut f: F,
     ) -> Result<(), DecoderError>
     where
-        F: FnMut(Header) -> ControlFlow<()>,
+        F: FnMut(Result<Header, InvalidField>) -> ControlFlow<()>,
     {
         use self::Representation::*;
 
@@ -277,7 +293,10 @@ impl Decoder {
         Ok(())
     }
 
-    fn decode_indexed(&self, buf: &mut Cursor<&mut BytesMut>) -> Result<Header, DecoderError> {
+    fn decode_indexed(
+        &self,
+        buf: &mut Cursor<&mut BytesMut>,
+    ) -> Result<Result<Header, InvalidField>, DecoderError> {
         let index = decode_int(buf, 7)?;
         self.table.get(index)
     }
@@ -286,7 +305,7 @@ impl Decoder {
         &mut self,
         buf: &mut Cursor<&mut BytesMut>,
         index: bool,
-    ) -> Result<Header, DecoderError> {
+    ) -> Result<Result<Header, InvalidField>, DecoderError> {
         let prefix = if index { 6 } else { 4 };
 
         // Extract the table index for the name, or 0 if not indexed
@@ -301,12 +320,21 @@ impl Decoder {
             // Read the name as a literal
             let name = name_marker.consume(buf);
             let value = value_marker.consume(buf);
-            Header::new(name, value)
+            Ok(InvalidField::check(name, value))
         } else {
             let e = self.table.get(table_idx)?;
             let value = self.decode_string(buf)?;
 
-            e.name().into_entry(value)
+            Ok(match e {
+                Ok(e) => e
+                    .name()
+                    .into_entry(value.clone())
+                    .map_err(|_| InvalidField {
+                        name: Bytes::copy_from_slice(e.name().as_slice()),
+                        value,
+                    }),
+                Err(invalid) => InvalidField::check(invalid.name, value),
+            })
         }
     }
 
@@ -365,6 +393,27 @@ impl Decoder {
 impl Default for Decoder {
     fn default() -> Decoder {
         Decoder::new(4096)
+    }
+}
+
+// ===== impl InvalidField =====
+
+impl InvalidField {
+    /// `Header::new`, keeping the bytes of a field it refuses.
+    fn check(name: Bytes, value: Bytes) -> Result<Header, InvalidField> {
+        Header::new(name.clone(), value.clone()).map_err(|_| InvalidField { name, value })
+    }
+
+    /// The field's size as RFC 7541, Section 4.1 counts it.
+    pub fn len(&self) -> usize {
+        32 + self.name.len() + self.value.len()
+    }
+}
+
+fn entry_len(entry: &Result<Header, InvalidField>) -> usize {
+    match entry {
+        Ok(header) => header.len(),
+        Err(invalid) => invalid.len(),
     }
 }
 
@@ -515,13 +564,13 @@ impl Table {
     ///
     /// This is according to the [HPACK spec, section 2.3.3.]
     /// (http://http2.github.io/http2-spec/compression.html#index.address.space)
-    pub fn get(&self, index: usize) -> Result<Header, DecoderError> {
+    pub fn get(&self, index: usize) -> Result<Result<Header, InvalidField>, DecoderError> {
         if index == 0 {
             return Err(DecoderError::InvalidTableIndex);
         }
 
         if index <= 61 {
-            return Ok(get_static(index));
+            return Ok(Ok(get_static(index)));
         }
 
         // Convert the index for lookup in the entries structure.
@@ -531,8 +580,8 @@ impl Table {
         }
     }
 
-    fn insert(&mut self, entry: Header) {
-        let len = entry.len();
+    fn insert(&mut self, entry: Result<Header, InvalidField>) {
+        let len = entry_len(&entry);
 
         self.reserve(len);
 
@@ -554,7 +603,7 @@ impl Table {
         while self.size + size > self.max_size {
             match self.entries.pop_back() {
                 Some(last) => {
-                    self.size -= last.len();
+                    self.size -= entry_len(&last);
                 }
                 None => return,
             }
@@ -573,7 +622,7 @@ impl Table {
                     }
                 };
 
-                self.size -= last.len();
+                self.size -= entry_len(last);
             }
 
             self.entries.pop_back();
@@ -876,7 +925,7 @@ mod test {
 
         let mut res = vec![];
         de.decode(&mut Cursor::new(&mut buf), |h| {
-            res.push(h);
+            res.push(h.unwrap());
             ControlFlow::Continue(())
         })
         .unwrap();
@@ -894,6 +943,65 @@ mod test {
             }
             _ => panic!(),
         }
+    }
+
+    fn decode_all(de: &mut Decoder, wire: &[u8]) -> Vec<Result<Header, InvalidField>> {
+        let mut buf = BytesMut::from(wire);
+        let mut res = vec![];
+        de.decode(&mut Cursor::new(&mut buf), |h| {
+            res.push(h);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        res
+    }
+
+    #[test]
+    fn test_decode_invalid_field_keeps_its_table_entry() {
+        let mut de = Decoder::new(4096);
+
+        // Literals with incremental indexing and new names: a `:path` that is not UTF-8, an
+        // upper-case name, a value with a control byte, then a valid field.
+        let mut wire = vec![];
+        for (name, value) in [
+            (&b":path"[..], &b"/\xff"[..]),
+            (b"X-Up", b"1"),
+            (b"x-ctl", b"a\x01"),
+            (b"x-ok", b"2"),
+        ] {
+            wire.extend([0x40, name.len() as u8]);
+            wire.extend(name);
+            wire.push(value.len() as u8);
+            wire.extend(value);
+        }
+        let res = decode_all(&mut de, &wire);
+        assert_eq!(res.len(), 4);
+        assert!(res[..3].iter().all(|h| h.is_err()), "{:?}", res);
+        assert!(res[3].is_ok());
+        // Every field took its place and its size in the table, valid or not.
+        assert_eq!(
+            de.table.size(),
+            (32 + 5 + 2) + (32 + 4 + 1) + (32 + 5 + 2) + (32 + 4 + 1)
+        );
+
+        // So a later block's indices still mean what the peer meant.
+        let res = decode_all(&mut de, &[0x80 | 62, 0x80 | 65, 0x80 | 64]);
+        match &res[0] {
+            Ok(Header::Field { name, value }) => {
+                assert_eq!(name, "x-ok");
+                assert_eq!(value, "2");
+            }
+            other => panic!("{:?}", other),
+        }
+        assert!(res[1].is_err());
+        assert!(res[2].is_err());
+
+        // A literal naming an invalid entry is judged on its own name and value: `:path` with
+        // a valid value is fine, the upper-case name is still invalid.
+        // (Literals without indexing, name index 65 and 64: 15 in the 4-bit prefix + 50 / 49.)
+        let res = decode_all(&mut de, &[0x0f, 50, 3, b'/', b'o', b'k', 0x0f, 49, 1, b'3']);
+        assert_eq!(res[0], Ok(Header::Path(BytesStr::from("/ok"))));
+        assert!(res[1].is_err());
     }
 
     fn huff_encode(src: &[u8]) -> BytesMut {
@@ -917,7 +1025,7 @@ mod test {
         let mut res = vec![];
         let e = de
             .decode(&mut Cursor::new(&mut buf), |h| {
-                res.push(h);
+                res.push(h.unwrap());
                 ControlFlow::Continue(())
             })
             .unwrap_err();
@@ -927,7 +1035,7 @@ mod test {
         // extend buf with the remaining header value
         buf.extend(&value[1..]);
         de.decode(&mut Cursor::new(&mut buf), |h| {
-            res.push(h);
+            res.push(h.unwrap());
             ControlFlow::Continue(())
         })
         .unwrap();
