@@ -49,66 +49,24 @@ die() { echo "throughput.sh: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
 
 # ---------------------------------------------------------------- tools
-need() { # need COMMAND APT-PACKAGE
-    command -v "$1" >/dev/null 2>&1 ||
-        die "'$1' not found; install it with: apt-get install -y $2"
-}
+# shellcheck source=lib/servers.sh
+source "$BENCH_DIR/lib/servers.sh"
+SERVER_PIN="taskset -c $SERVER_CPU"
 need h2load nghttp2-client
 need nghttp nghttp2-client
 need openssl openssl
 need taskset util-linux
 need pgrep procps
 need ss iproute2
-for s in $SERVERS; do
-    case $s in
-        h2o) need h2o h2o ;;
-        nginx) need nginx nginx-light ;;
-        nghttpd) need nghttpd nghttp2-server ;;
-        h2push)
-            [[ -x $H2PUSH_BIN ]] ||
-                die "h2push binary not found at $H2PUSH_BIN; build it (cargo build --release), point H2PUSH_BIN at it, or leave it out: BENCH_SERVERS=\"h2o nginx nghttpd\""
-            ;;
-        *) die "unknown server '$s' in BENCH_SERVERS (known: h2o nginx nghttpd h2push)" ;;
-    esac
-done
+need_servers $SERVERS
 cores=$(nproc)
 ((SERVER_CPU < cores && CLIENT_CPU < cores)) ||
     die "need cores $SERVER_CPU (servers) and $CLIENT_CPU (h2load), this machine has $cores; set BENCH_SERVER_CPU/BENCH_CLIENT_CPU"
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || echo "warning: servers and h2load share core $SERVER_CPU" >&2
 
 # ---------------------------------------------------------------- cleanup
-WORK=$(mktemp -d /tmp/h2push-bench.XXXXXX)
-declare -A PID=()   # server name -> pid of its main process
-
-stop_server() { # stop_server NAME: SIGTERM, wait up to 15 s, then SIGKILL whatever is left
-    local name=$1 pid=${PID[$1]:-} kids i
-    [[ -n $pid ]] || return 0
-    kids=$(pgrep -P "$pid" || true)
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "warning: $name (pid $pid) ignored SIGTERM for 15 s; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    for i in $kids; do # e.g. an nginx worker or h2o's key process that outlived its parent
-        kill -KILL "$i" 2>/dev/null || true
-    done
-    unset "PID[$name]"
-}
-
-cleanup() {
-    local name
-    [[ -z ${H2LOAD_PID:-} ]] || kill -TERM "$H2LOAD_PID" 2>/dev/null || true
-    for name in "${!PID[@]}"; do stop_server "$name"; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+work_dir h2push-bench
+cleanup_more() { [[ -z ${H2LOAD_PID:-} ]] || kill -TERM "$H2LOAD_PID" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- docroot and certificate
 mkdir -p "$WORK/www"
@@ -117,120 +75,11 @@ head -c "$FILE_SIZE" /dev/urandom >"$WORK/www/$FILE"
 chmod 755 "$WORK" "$WORK/www"
 chmod 644 "$WORK/www/$FILE"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>"$WORK/openssl.log" ||
-    die "openssl could not make a certificate: $(cat "$WORK/openssl.log")"
+make_cert
 
-# ---------------------------------------------------------------- servers
-# Each start_* starts the server in the background, pinned to SERVER_CPU, with one worker.
-# taskset execs the server, so $! is the server's own pid.
-
-start_h2o() { # PORT
-    cat >"$WORK/h2o.conf" <<EOF
-num-threads: 1
-error-log: $WORK/h2o.err
-listen:
-  host: 127.0.0.1
-  port: $1
-  ssl:
-    certificate-file: $WORK/cert.pem
-    key-file: $WORK/key.pem
-    # no OCSP stapling: a self-signed certificate has no responder to ask
-    ocsp-update-interval: 0
-hosts:
-  default:
-    paths:
-      /:
-        file.dir: $WORK/www
-EOF
-    taskset -c "$SERVER_CPU" h2o -c "$WORK/h2o.conf" >"$WORK/h2o.log" 2>&1 &
-    PID[h2o]=$!
-}
-
-start_nginx() { # PORT
-    local version listen http2
-    version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
-    # nginx >= 1.25.1 turns HTTP/2 on with `http2 on;`; older versions with `listen ... http2`.
-    if [[ $(printf '%s\n' 1.25.1 "$version" | sort -V | head -n1) == 1.25.1 ]]; then
-        listen="listen 127.0.0.1:$1 ssl;" http2="http2 on;"
-    else
-        listen="listen 127.0.0.1:$1 ssl http2;" http2=""
-    fi
-    mkdir -p "$WORK/nginx"
-    cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path $WORK/nginx/body;
-    proxy_temp_path $WORK/nginx/proxy;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    # The default (1000 requests per connection, then GOAWAY) would make nginx reconnect
-    # during the run; the other servers have no such limit.
-    keepalive_requests 1000000;
-    # h2o and nghttpd keep served files open between requests; without this nginx opens,
-    # stats and closes the file on every request.
-    open_file_cache max=1000;
-    server {
-        $listen
-        $http2
-        server_name localhost;
-        ssl_certificate $WORK/cert.pem;
-        ssl_certificate_key $WORK/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;  # before 1.23.4 the default has no TLSv1.3
-        root $WORK/www;
-    }
-}
-EOF
-    taskset -c "$SERVER_CPU" nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
-        >"$WORK/nginx.log" 2>&1 &
-    PID[nginx]=$!
-}
-
-start_nghttpd() { # PORT; nghttpd has a single thread unless given -n
-    taskset -c "$SERVER_CPU" nghttpd --address=127.0.0.1 -d "$WORK/www" "$1" "$WORK/key.pem" "$WORK/cert.pem" \
-        >"$WORK/nghttpd.log" 2>&1 &
-    PID[nghttpd]=$!
-}
-
-start_h2push() { # PORT; one tokio worker thread via H2PUSH_WORKER_THREADS
-    H2PUSH_WORKER_THREADS=1 RUST_LOG=warn taskset -c "$SERVER_CPU" "$H2PUSH_BIN" serve "$WORK/www" \
-        --listen "127.0.0.1:$1" --cert "$WORK/cert.pem" --key "$WORK/key.pem" \
-        >"$WORK/h2push.log" 2>&1 &
-    PID[h2push]=$!
-}
-
-server_log() { # NAME: the files a server wrote its complaints to
-    case $1 in
-        nginx) cat "$WORK/nginx.log" "$WORK/nginx/error.log" 2>/dev/null ;;
-        h2o) cat "$WORK/h2o.log" "$WORK/h2o.err" 2>/dev/null ;;
-        *) cat "$WORK/$1.log" 2>/dev/null ;;
-    esac
-}
-
-# wait_listening and check_serves_file print what went wrong and return 1: the server is then
-# reported as failed and the run goes on with the next one.
-wait_listening() { # NAME PORT: until the port accepts connections
-    local name=$1 port=$2 i
-    for ((i = 0; i < 100; i++)); do
-        if ! kill -0 "${PID[$name]}" 2>/dev/null; then
-            echo "exited at startup: $(server_log "$name" | tail -n 5 | tr '\n' ' ')"
-            return 1
-        fi
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "did not listen on 127.0.0.1:$port within 10 s"
-    return 1
-}
-
+# ---------------------------------------------------------------- checks
+# check_serves_file prints what went wrong and returns 1: the server is then reported as failed
+# and the run goes on with the next one (as for wait_listening, in lib/servers.sh).
 check_serves_file() { # NAME PORT: status 200 over h2 (nghttp speaks nothing else) with the exact file
     local name=$1 url="https://127.0.0.1:$2/$FILE" status
     if ! nghttp -nv --timeout=5 "$url" >"$WORK/$name.nghttp" 2>&1; then

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod h1;
+pub mod h2c;
 pub mod raw;
 pub mod served;
 
@@ -47,15 +48,29 @@ impl TestServer {
     }
 
     pub async fn start_with(state: Arc<State>) -> TestServer {
+        Self::launch(state, true).await
+    }
+
+    /// A server speaking cleartext HTTP/2 with prior knowledge (`--h2c`), for raw-frame tests.
+    pub async fn start_cleartext(config: Config) -> TestServer {
+        Self::launch(State::new(config), false).await
+    }
+
+    async fn launch(state: Arc<State>, tls: bool) -> TestServer {
         let certs = TempDir::new().unwrap();
         let (paths, _) = tls::ensure_certs(certs.path()).unwrap();
-        let tls_config = tls::server_config(&paths.cert, &paths.key).unwrap();
+        let transport = if tls {
+            let tls_config = tls::server_config(&paths.cert, &paths.key).unwrap();
+            Transport::Tls(tokio_rustls::TlsAcceptor::from(tls_config))
+        } else {
+            Transport::Cleartext
+        };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let signals = Signals::default();
         let task = tokio::spawn(serve::run(
             listener,
-            Transport::Tls(tokio_rustls::TlsAcceptor::from(tls_config)),
+            transport,
             state.clone(),
             signals.clone(),
         ));
