@@ -13,13 +13,29 @@ pub struct CompareArgs {
     #[arg(required_unless_present = "proxy_only")]
     pub url: Option<String>,
 
-    /// Round-trip time to emulate with a delaying proxy (0 = off)
-    #[arg(long, default_value = "0ms", value_parser = crate::usage::parse_duration, value_name = "TIME")]
-    pub rtt: Duration,
+    /// Round-trip time to emulate with a delaying proxy, e.g. 100ms [default: 0ms = no proxy,
+    /// or the profile's]
+    #[arg(long, value_parser = crate::usage::parse_duration, value_name = "TIME")]
+    pub rtt: Option<Duration>,
 
-    /// Bandwidth cap of the emulated path, each direction (e.g. 10mbit, 512kbit)
+    /// Bandwidth cap of the emulated path, each direction (e.g. 10mbit, 512kbit) [default:
+    /// none, or the profile's]
     #[arg(long, value_parser = super::proxy::parse_bandwidth, value_name = "RATE")]
     pub bandwidth: Option<u64>,
+
+    /// A named link (WebPageTest's numbers): 3g (300 ms, 1.6/0.768 Mbit/s), 4g (170 ms, 9/9),
+    /// cable (28 ms, 5/1), fiber (4 ms, 20/5); slow start on. --rtt and --bandwidth override it
+    #[arg(long, value_parser = super::profile::Profile::parse, value_name = "NAME")]
+    pub profile: Option<super::profile::Profile>,
+
+    /// Emulate TCP slow start server→client: a window per round trip, from --initcwnd segments,
+    /// doubling while full, back to the start after an idle RTO (see `compare/proxy.rs`)
+    #[arg(long)]
+    pub slow_start: bool,
+
+    /// Initial congestion window in 1,448-byte segments; implies --slow-start [default: 10]
+    #[arg(long, value_name = "SEGMENTS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub initcwnd: Option<u32>,
 
     /// Page loads per mode
     #[arg(long, default_value_t = super::DEFAULT_RUNS, value_name = "N")]
@@ -49,15 +65,18 @@ pub struct CompareArgs {
     #[arg(long)]
     pub trace: bool,
 
-    /// Only run the delaying proxy from --listen to --upstream (for other clients, e.g. nghttp)
-    #[arg(long, hide = true, requires_all = ["listen", "upstream"])]
+    /// Only run the emulated link (the same proxy, --rtt/--bandwidth/--profile/--slow-start)
+    /// from --listen to --upstream, until Ctrl-C, so other clients (nghttp, a browser) can be
+    /// measured through it: `compare --proxy-only --rtt 100ms --listen 127.0.0.1:9443
+    /// --upstream 127.0.0.1:8443`
+    #[arg(long, requires_all = ["listen", "upstream"])]
     pub proxy_only: bool,
 
-    /// Address the --proxy-only proxy listens on
-    #[arg(long, hide = true, value_name = "ADDR")]
+    /// Address the --proxy-only proxy listens on, e.g. 127.0.0.1:9443
+    #[arg(long, value_name = "ADDR", requires = "proxy_only")]
     pub listen: Option<SocketAddr>,
 
-    /// Address the --proxy-only proxy forwards to
-    #[arg(long, hide = true, value_name = "ADDR")]
+    /// Address the --proxy-only proxy forwards to, e.g. 127.0.0.1:8443
+    #[arg(long, value_name = "ADDR", requires = "proxy_only")]
     pub upstream: Option<SocketAddr>,
 }

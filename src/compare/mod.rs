@@ -5,16 +5,20 @@
 //! run          flags → Options; --proxy-only; output (table, waterfall, trace, JSON, HTML)
 //!   └ measure  resolve + reach the server, start the proxy, warm up, interleave the runs
 //!       ├ proxy    loopback TCP proxy: each direction delayed by RTT/2, optional bandwidth cap
+//!       │          and TCP slow start (profile: the named links of --profile)
 //!       ├ load     one browser-like page load (discovery = push::discover + push::css)
 //!       ├ links    Link header values from 103s and responses
-//!       └ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
+//!       ├ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
+//!       └ wire     puts --trace in the order the frames arrived
 //! ```
 
 mod args;
 pub mod links;
 pub mod load;
+pub mod profile;
 pub mod proxy;
 pub mod report;
+mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,10 +65,13 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// `h2push compare`.
 pub async fn run(args: CompareArgs) -> Result<()> {
-    let shape = Shape {
-        rtt: args.rtt,
-        bandwidth: args.bandwidth,
-    };
+    let shape = profile::shape(
+        args.profile,
+        args.rtt,
+        args.bandwidth,
+        args.slow_start,
+        args.initcwnd,
+    );
     if args.proxy_only {
         return proxy_only(&args, shape).await;
     }
@@ -115,6 +122,9 @@ pub async fn run(args: CompareArgs) -> Result<()> {
     progress.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
     } else {
         print!("{}", report::table(&report));
         for mode in &report.modes {
@@ -199,10 +209,14 @@ pub async fn measure(
     let report = Report::new(
         options.url.to_string(),
         rtt_ms,
-        options.shape.bandwidth,
+        options.shape.down,
         options.runs,
         modes,
     );
+    let report = Report {
+        network: options.shape.describe(),
+        ..report
+    };
     Ok((report, traces))
 }
 
@@ -256,14 +270,7 @@ async fn proxy_only(args: &CompareArgs, shape: Shape) -> Result<()> {
     let proxy = Proxy::start(listen, upstream, shape)
         .await
         .map_err(|e| usage(format!("{e:#}")))?;
-    eprintln!(
-        "proxy {} → {upstream}: RTT {:?}{}",
-        proxy.addr,
-        shape.rtt,
-        shape
-            .bandwidth
-            .map_or_else(String::new, |b| format!(", {b} bit/s"))
-    );
+    eprintln!("proxy {} → {upstream}: {}", proxy.addr, shape.describe());
     tokio::select! {
         _ = proxy.wait() => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
