@@ -174,6 +174,11 @@ impl Default for FrameLog {
 }
 
 impl FrameLog {
+    /// When the log was made: the zero of every frame's `at`.
+    pub fn started(&self) -> Instant {
+        self.inner.lock().expect("frame log poisoned").started
+    }
+
     /// The frames received so far.
     pub fn frames(&self) -> Vec<FrameHeader> {
         self.inner

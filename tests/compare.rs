@@ -50,7 +50,7 @@ fn options(url: &str, ca: Option<&Path>, rtt: Duration, runs: usize) -> Options 
         url: Url::parse(url).unwrap(),
         shape: Shape {
             rtt,
-            bandwidth: None,
+            ..Shape::default()
         },
         runs,
         modes: vec![Mode::Push, Mode::Hints, Mode::None],
@@ -67,6 +67,37 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
 
 fn load_ms(report: &Report, mode: Mode) -> f64 {
     report.mode(mode).unwrap().load_ms.median
+}
+
+/// `--trace` lists events in the order their frames arrived: the page's 103, then its
+/// PUSH_PROMISEs, then its response HEADERS, with times that never go back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_is_in_wire_order() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let mut options = options(&url, Some(&server.ca), RTT, 3);
+    options.modes = vec![Mode::Push];
+    let (_, traces) = measure(&options, &ProgressBar::hidden()).await.unwrap();
+    let trace = &traces[0].trace;
+    let text: Vec<String> = trace
+        .iter()
+        .map(|e| format!("[{:.3}] {}", e.at_ms, e.what))
+        .collect();
+    let position = |needle: &str| {
+        trace
+            .iter()
+            .position(|e| e.what.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {text:#?}"))
+    };
+    let hints = position(":status 103");
+    let promise = position("PUSH_PROMISE");
+    let page = position(":status 200");
+    assert!(hints < promise && promise < page, "{text:#?}");
+    assert!(
+        trace.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
+        "{text:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

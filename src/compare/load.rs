@@ -26,7 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
 use super::links::parse_link_header;
-use crate::client::{self, ConnectOptions};
+use super::wire::{wire_order, Timed, Wire};
+use crate::client::{self, ConnectOptions, FrameLog};
 use crate::push::css::parse_css;
 use crate::push::html::{parse_html, HtmlRefKind};
 
@@ -175,6 +176,21 @@ pub struct Resource {
 pub struct TraceEvent {
     pub at_ms: f64,
     pub what: String,
+    /// The received frame this came from, to put the trace in wire order.
+    #[serde(skip)]
+    pub wire: Option<Wire>,
+}
+
+impl Timed for TraceEvent {
+    fn wire(&self) -> Option<Wire> {
+        self.wire
+    }
+    fn set_at_ms(&mut self, at_ms: f64) {
+        self.at_ms = at_ms;
+    }
+    fn at_ms(&self) -> f64 {
+        self.at_ms
+    }
 }
 
 /// What one page load measured.
@@ -198,6 +214,12 @@ pub struct RunOutcome {
     pub pushes_wasted: usize,
     /// Requests made for hints that the page turned out not to need.
     pub hints_unused: usize,
+    /// 103 responses to the page.
+    pub informational: usize,
+    /// `Link` values in the page's 103s and response.
+    pub page_links: usize,
+    /// The page response's `server` header.
+    pub server: Option<String>,
     pub resources: Vec<Resource>,
     pub trace: Vec<TraceEvent>,
 }
@@ -206,7 +228,9 @@ pub struct RunOutcome {
 pub async fn load_page(target: &Target, mode: Mode) -> Result<RunOutcome> {
     let started = Instant::now();
     let wire = Arc::new(AtomicU64::new(0));
-    let conn = tokio::time::timeout(CONNECT_TIMEOUT, connect(target, mode, wire.clone()))
+    let frames = FrameLog::default();
+    let connecting = connect(target, mode, wire.clone(), frames.clone());
+    let conn = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| {
             anyhow!(
@@ -227,10 +251,21 @@ pub async fn load_page(target: &Target, mode: Mode) -> Result<RunOutcome> {
     };
     outcome.connect_ms = ms(ready - started);
     outcome.wire_bytes = wire.load(Ordering::Relaxed);
+    wire_order(
+        &mut outcome.trace,
+        &frames.frames(),
+        frames.started(),
+        ready,
+    );
     Ok(outcome)
 }
 
-async fn connect(target: &Target, mode: Mode, wire: Arc<AtomicU64>) -> Result<client::Connection> {
+async fn connect(
+    target: &Target,
+    mode: Mode,
+    wire: Arc<AtomicU64>,
+    frames: FrameLog,
+) -> Result<client::Connection> {
     let tcp = TcpStream::connect(target.connect_to)
         .await
         .with_context(|| format!("connecting to {}", target.connect_to))?;
@@ -241,7 +276,7 @@ async fn connect(target: &Target, mode: Mode, wire: Arc<AtomicU64>) -> Result<cl
         enable_push: mode == Mode::Push,
         stream_window: Some(CLIENT_WINDOW),
         connection_window: Some(CLIENT_WINDOW),
-        frame_log: None,
+        frame_log: Some(frames),
     };
     // Counts the bytes read from the socket.
     let counted = client::ReadTap::new(tcp, move |bytes: &[u8]| {
@@ -265,6 +300,7 @@ enum Event {
         status: u16,
         links: Vec<String>,
         content_type: Option<String>,
+        server: Option<String>,
     },
     Done {
         key: usize,
@@ -302,6 +338,9 @@ struct Loader {
     discovery_waits: bool,
     /// The page's HTML has been read for subresources.
     discovered: bool,
+    informational: usize,
+    page_links: usize,
+    server: Option<String>,
 }
 
 impl Loader {
@@ -325,6 +364,9 @@ impl Loader {
             collecting: false,
             discovery_waits: false,
             discovered: false,
+            informational: 0,
+            page_links: 0,
+            server: None,
         }
     }
 
@@ -333,8 +375,13 @@ impl Loader {
     }
 
     fn note(&mut self, what: String) {
+        self.note_from(None, what);
+    }
+
+    /// Notes an event that a received frame caused.
+    fn note_from(&mut self, wire: Option<Wire>, what: String) {
         let at_ms = self.now();
-        self.trace.push(TraceEvent { at_ms, what });
+        self.trace.push(TraceEvent { at_ms, what, wire });
     }
 
     async fn run(mut self) -> Result<RunOutcome> {
@@ -376,14 +423,19 @@ impl Loader {
     async fn handle(&mut self, event: Event) -> Result<()> {
         match event {
             Event::Informational { key, links } => {
+                self.informational += 1;
+                self.page_links += links.len();
                 let stream = self.resources[key].stream_id;
-                self.note(format!(
-                    "recv HEADERS stream {stream} :status 103{}",
-                    links
-                        .iter()
-                        .map(|l| format!("\n          link: {l}"))
-                        .collect::<String>()
-                ));
+                self.note_from(
+                    Some(Wire::Headers(stream)),
+                    format!(
+                        "recv HEADERS stream {stream} :status 103{}",
+                        links
+                            .iter()
+                            .map(|l| format!("\n          link: {l}"))
+                            .collect::<String>()
+                    ),
+                );
                 if self.mode == Mode::Hints {
                     self.act_on_links(&links).await;
                 }
@@ -393,7 +445,12 @@ impl Loader {
                 status,
                 links,
                 content_type,
+                server,
             } => {
+                if key == 0 {
+                    self.page_links += links.len();
+                    self.server = server;
+                }
                 let now = self.now();
                 let r = &mut self.resources[key];
                 r.headers_ms = Some(now);
@@ -403,7 +460,8 @@ impl Loader {
                     "recv HEADERS stream {} :status {status}  {}",
                     r.stream_id, r.path
                 );
-                self.note(what);
+                let wire = Wire::Headers(r.stream_id);
+                self.note_from(Some(wire), what);
                 if key == 0 {
                     check_page(&self.url, status, content_type.as_deref())?;
                     if self.mode == Mode::Hints {
@@ -423,14 +481,20 @@ impl Loader {
                 r.bytes = bytes;
                 r.failed = error.is_some();
                 r.body = body;
-                let what = match &error {
-                    Some(e) => format!("stream {} failed: {e}  {}", r.stream_id, r.path),
-                    None => format!(
-                        "recv END_STREAM stream {} ({} bytes)  {}",
-                        r.stream_id, r.bytes, r.path
+                let (what, wire) = match &error {
+                    Some(e) => (
+                        format!("stream {} failed: {e}  {}", r.stream_id, r.path),
+                        None,
+                    ),
+                    None => (
+                        format!(
+                            "recv END_STREAM stream {} ({} bytes)  {}",
+                            r.stream_id, r.bytes, r.path
+                        ),
+                        Some(Wire::EndStream(r.stream_id)),
                     ),
                 };
-                self.note(what);
+                self.note_from(wire, what);
                 if key == 0 {
                     if let Some(error) = error {
                         return Err(anyhow!("loading {} failed: {error}", self.url));
@@ -511,9 +575,10 @@ impl Loader {
         let stream_id = pushed.stream_id().as_u32();
         self.promises += 1;
         let parent = self.resources[0].stream_id;
-        self.note(format!(
-            "recv PUSH_PROMISE stream {parent} promised stream {stream_id}  {path}"
-        ));
+        self.note_from(
+            Some(Wire::PushPromise(parent)),
+            format!("recv PUSH_PROMISE stream {parent} promised stream {stream_id}  {path}"),
+        );
         let key = self.resources.len();
         let start_ms = self.now();
         self.resources
@@ -669,6 +734,9 @@ impl Loader {
             pushes_used,
             pushes_wasted: self.promises - pushes_used,
             hints_unused,
+            informational: self.informational,
+            page_links: self.page_links,
+            server: self.server,
             resources: self.resources,
             trace: self.trace,
         }
@@ -814,11 +882,17 @@ async fn read_stream<F>(
         let t = t.to_ascii_lowercase();
         t.starts_with("text/html") || t.starts_with("text/css") || t.contains("xhtml")
     });
+    let server = parts
+        .headers
+        .get(http::header::SERVER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let _ = tx.send(Event::Headers {
         key,
         status: parts.status.as_u16(),
         links: link_values(&parts.headers),
         content_type,
+        server,
     });
     let mut kept = Vec::new();
     let mut received = 0;
