@@ -116,7 +116,18 @@ pub struct Ratio {
 pub struct Report {
     pub url: String,
     pub rtt_ms: f64,
+    /// Server→client bits per second.
     pub bandwidth_bits_per_second: Option<u64>,
+    /// The emulated link in words: RTT, rates, slow start.
+    pub network: String,
+    /// When the report was made (HTTP date).
+    pub date: String,
+    /// The `server` header of the page, from the first mode's median run.
+    pub server: Option<String>,
+    /// h2push's version.
+    pub version: &'static str,
+    /// Modes the server gave nothing to act on (no push, no hints).
+    pub warnings: Vec<String>,
     pub runs: usize,
     pub modes: Vec<ModeSummary>,
     pub ratios: Vec<Ratio>,
@@ -135,6 +146,11 @@ impl Report {
             url,
             rtt_ms,
             bandwidth_bits_per_second: bandwidth,
+            network: format!("RTT {rtt_ms} ms"),
+            date: httpdate::fmt_http_date(std::time::SystemTime::now()),
+            server: modes.iter().find_map(|m| m.median_run.server.clone()),
+            version: env!("CARGO_PKG_VERSION"),
+            warnings: warnings(&modes),
             runs,
             modes,
             ratios,
@@ -144,6 +160,26 @@ impl Report {
     pub fn mode(&self, mode: Mode) -> Option<&ModeSummary> {
         self.modes.iter().find(|m| m.mode == mode)
     }
+}
+
+/// A mode that measured nothing of what it is named for: its runs got no PUSH_PROMISE (push,
+/// by the median), or its median run saw no 103 and no `Link` on the page (hints). Its
+/// figures are then the `none` figures.
+pub fn warnings(modes: &[ModeSummary]) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in modes {
+        let run = &m.median_run;
+        match m.mode {
+            Mode::Push if m.promises == 0.0 => {
+                out.push("this server pushed nothing (no PUSH_PROMISE): push = none".to_string())
+            }
+            Mode::Hints if run.page_links == 0 && run.informational == 0 => out.push(
+                "this server sent no hints (no 103, no Link on the page): hints = none".to_string(),
+            ),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Each mode against push (or against the first mode when push was not measured).
@@ -174,15 +210,14 @@ fn kib(bytes: f64) -> String {
 /// The terminal table, then the ratios.
 pub fn table(report: &Report) -> String {
     let mut out = String::new();
-    let shape = match report.bandwidth_bits_per_second {
-        Some(b) => format!(", {:.1} Mbit/s", b as f64 / 1e6),
-        None => String::new(),
-    };
     let _ = writeln!(
         out,
-        "{}: {} runs per mode, RTT {} ms{shape}",
-        report.url, report.runs, report.rtt_ms
+        "{}: {} runs per mode, {}",
+        report.url, report.runs, report.network
     );
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     let _ = writeln!(
         out,
         "{:<6} {:>8} {:>17} {:>8} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7}",
@@ -298,6 +333,45 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// What the reader needs to trust the figures: when, against what, and what each mode, column
+/// and the emulated network mean.
+fn about_html(report: &Report) -> String {
+    let mut out = format!(
+        "<p>{} · server <code>{}</code> · h2push {} · {} runs per mode</p>\n",
+        escape(&report.date),
+        escape(report.server.as_deref().unwrap_or("(no server header)")),
+        escape(report.version),
+        report.runs
+    );
+    for warning in &report.warnings {
+        let _ = writeln!(out, "<p><strong>Warning:</strong> {}</p>", escape(warning));
+    }
+    out.push_str(ABOUT_HTML);
+    out
+}
+
+/// The fixed part of [`about_html`].
+const ABOUT_HTML: &str = "<details><summary>How to read this report</summary>
+<p>Each run is a new connection loading the page the way a browser would: the HTML, then what it
+links (stylesheets, scripts, images, and the fonts and imports those stylesheets use), with
+HTTP/2 windows like a browser's. Runs of the modes are interleaved.</p>
+<ul><li><b>push</b>: the client allows server push; a promised path is not requested again.
+Browsers refuse push today (Chrome 106+, Firefox 132+), so this is what push <em>would</em> buy.</li>
+<li><b>hints</b>: push off; the client requests what 103 Early Hints and <code>Link: rel=preload</code>
+headers name as soon as they arrive, as browsers do.</li>
+<li><b>none</b>: push off and hints ignored: only what the documents say.</li></ul>
+<p>Columns: <b>load</b> is from the connection being ready to the last byte the page needs
+(median, min, max); <b>TTFB</b> to the page's response headers; <b>RTTs</b> is load divided by
+the emulated round-trip time; <b>requests</b> the client sent; <b>promised</b> PUSH_PROMISEs,
+of which <b>pushes used</b> were needed and <b>wasted</b> were not (or came twice or were
+cancelled); <b>KiB</b> of response bodies.</p>
+<p>Network: a loopback proxy delays each direction by half the RTT and, when set, serializes
+bytes at the bandwidth and releases the server's bytes one congestion window per round trip
+(TCP slow start from the initial window, doubling while full, restarting after an idle RTO).
+Not modelled: loss, congestion avoidance, delayed ACKs, the receive window. The real
+connection underneath is loopback, so its own TCP adds nothing.</p></details>
+";
+
 /// Escapes text for HTML and SVG.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -404,17 +478,12 @@ pub fn html(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "<h1>h2push compare</h1><p><code>{}</code>: {} runs per mode, RTT {} ms{}.</p>",
+        "<h1>h2push compare</h1><p><code>{}</code>: {} runs per mode, {}.</p>",
         escape(&report.url),
         report.runs,
-        report.rtt_ms,
-        report
-            .bandwidth_bits_per_second
-            .map_or_else(String::new, |b| format!(
-                ", bandwidth {:.1} Mbit/s",
-                b as f64 / 1e6
-            ))
+        escape(&report.network)
     );
+    out.push_str(&about_html(report));
     out.push_str("<table><tr><th>mode</th><th>load ms (median)</th><th>min</th><th>max</th><th>TTFB ms</th><th>RTTs</th><th>requests</th><th>promised</th><th>pushes used</th><th>pushes wasted</th><th>KiB</th></tr>\n");
     for m in &report.modes {
         let _ = writeln!(
@@ -509,9 +578,32 @@ mod tests {
             pushes_used: 2,
             pushes_wasted: 1,
             hints_unused: 0,
+            informational: 1,
+            page_links: 3,
+            server: Some("h2push".into()),
             resources: Vec::new(),
             trace: Vec::new(),
         }
+    }
+
+    #[test]
+    fn modes_that_got_nothing_to_act_on_are_named() {
+        let mut silent = run(Mode::Hints, 100.0);
+        silent.page_links = 0;
+        silent.informational = 0;
+        let mut no_push = run(Mode::Push, 100.0);
+        no_push.promises = 0;
+        let modes = [
+            ModeSummary::new(Mode::Push, &[no_push], 100.0).unwrap(),
+            ModeSummary::new(Mode::Hints, &[silent], 100.0).unwrap(),
+            ModeSummary::new(Mode::None, &[run(Mode::None, 100.0)], 100.0).unwrap(),
+        ];
+        let warnings = warnings(&modes);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("push = none"), "{warnings:?}");
+        assert!(warnings[1].contains("hints = none"), "{warnings:?}");
+        let modes = [ModeSummary::new(Mode::Hints, &[run(Mode::Hints, 9.0)], 1.0).unwrap()];
+        assert!(self::warnings(&modes).is_empty());
     }
 
     #[test]
