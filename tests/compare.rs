@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{config, site, tool, TestServer};
-use h2push::compare::load::Mode;
+use h2push::compare::load::{Mode, View};
 use h2push::compare::proxy::Shape;
 use h2push::compare::report::Report;
 use h2push::compare::{measure, Options};
@@ -54,6 +54,7 @@ fn options(url: &str, ca: Option<&Path>, rtt: Duration, runs: usize) -> Options 
         },
         runs,
         modes: vec![Mode::Push, Mode::Hints, Mode::None],
+        views: vec![View::First],
         ca: ca.map(Path::to_path_buf),
         insecure: ca.is_none(),
     }
@@ -67,6 +68,43 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
 
 fn load_ms(report: &Report, mode: Mode) -> f64 {
     report.mode(mode).unwrap().load_ms.median
+}
+
+/// A repeat view reuses the first view's cache on a new connection: the page (no-cache) is
+/// revalidated and answered 304, the assets (max-age) come from the cache without a request,
+/// so the page loads in one round trip whatever the mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_view_revalidates_the_page_and_takes_the_rest_from_the_cache() {
+    let dir = demo_site();
+    let server = TestServer::start(config(dir.path())).await;
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let mut options = options(&url, Some(&server.ca), RTT, 1);
+    options.views = vec![View::First, View::Repeat];
+    options.modes = vec![Mode::None, Mode::Push];
+    let report = run(&options).await.unwrap();
+    let rtt = RTT.as_secs_f64() * 1000.0;
+    let row = |mode, view| {
+        report
+            .modes
+            .iter()
+            .find(|m| m.mode == mode && m.view == view)
+            .unwrap()
+    };
+    let first = row(Mode::None, View::First);
+    assert_eq!((first.requests, first.from_cache), (7.0, 0.0), "{first:?}");
+    for mode in [Mode::None, Mode::Push] {
+        let repeat = row(mode, View::Repeat);
+        assert_eq!(repeat.requests, 1.0, "{mode}: only the page is asked for");
+        assert_eq!(repeat.not_modified, 1.0, "{mode}: the page is a 304");
+        assert_eq!(repeat.from_cache, 6.0, "{mode}: every asset from the cache");
+        assert!(
+            repeat.load_ms.median < 2.0 * rtt,
+            "{mode} repeat view took {} ms",
+            repeat.load_ms.median
+        );
+    }
+    let table = h2push::compare::report::table(&report);
+    assert!(table.contains("none/repeat"), "{table}");
 }
 
 /// `--trace` lists events in the order their frames arrived: the page's 103, then its

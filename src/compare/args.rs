@@ -45,6 +45,11 @@ pub struct CompareArgs {
     #[arg(long, default_value = "push,hints,none", value_parser = super::load::ModeList::parse, value_name = "LIST")]
     pub modes: super::load::ModeList,
 
+    /// Views per run: first (empty cache), repeat (a new connection with the first view's cache
+    /// and cookies: fresh entries answer without a request, stale ones are revalidated)
+    #[arg(long, default_value = "first", value_parser = super::load::ViewList::parse, value_name = "LIST")]
+    pub views: super::load::ViewList,
+
     /// CA certificate (PEM) to trust [default: certs/ca.pem, written by `h2push serve`]
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,

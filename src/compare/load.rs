@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
+use super::cache::{ClientCache, Entry};
 use super::links::parse_link_header;
 use super::wire::{wire_order, Timed, Wire};
 use crate::client::{self, ConnectOptions, FrameLog};
@@ -95,6 +96,48 @@ impl Mode {
     }
 }
 
+/// Which visit a load is: a first view starts with an empty cache and no cookies; a repeat
+/// view (on a new connection) has what the first view's client kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    First,
+    Repeat,
+}
+
+impl View {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::First => "first",
+            View::Repeat => "repeat",
+        }
+    }
+}
+
+/// `--views`: first, repeat, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewList(pub Vec<View>);
+
+impl ViewList {
+    pub fn parse(s: &str) -> Result<ViewList, String> {
+        let mut views = Vec::new();
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let view = match name {
+                "first" => View::First,
+                "repeat" => View::Repeat,
+                _ => return Err(format!("unknown view `{name}` (use first, repeat)")),
+            };
+            if !views.contains(&view) {
+                views.push(view);
+            }
+        }
+        if views.is_empty() {
+            return Err("no views given (use first, repeat)".into());
+        }
+        Ok(ViewList(views))
+    }
+}
+
 /// `--modes`: the modes to compare, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeList(pub Vec<Mode>);
@@ -133,6 +176,8 @@ pub enum Via {
     Hint,
     /// Pushed by the server.
     Push,
+    /// Answered by the client's cache from an earlier view, without a request.
+    Cache,
 }
 
 impl Via {
@@ -141,6 +186,7 @@ impl Via {
             Via::Request => "request",
             Via::Hint => "hint",
             Via::Push => "push",
+            Via::Cache => "cache",
         }
     }
 }
@@ -169,6 +215,8 @@ pub struct Resource {
     body: Option<Vec<u8>>,
     #[serde(skip)]
     parsed: bool,
+    #[serde(skip)]
+    headers: Option<http::HeaderMap>,
 }
 
 /// One line of `--trace`.
@@ -214,6 +262,12 @@ pub struct RunOutcome {
     pub pushes_wasted: usize,
     /// Requests made for hints that the page turned out not to need.
     pub hints_unused: usize,
+    /// Needed resources the client's cache answered without a request (repeat view).
+    pub from_cache: usize,
+    /// Responses that were 304 Not Modified (repeat view).
+    pub not_modified: usize,
+    /// Body bytes of pushed streams, used or not.
+    pub pushed_bytes: u64,
     /// 103 responses to the page.
     pub informational: usize,
     /// `Link` values in the page's 103s and response.
@@ -224,8 +278,21 @@ pub struct RunOutcome {
     pub trace: Vec<TraceEvent>,
 }
 
-/// Loads the page once in `mode` on a new connection.
+/// Loads the page once in `mode` on a new connection, as a first view.
 pub async fn load_page(target: &Target, mode: Mode) -> Result<RunOutcome> {
+    load_view(target, mode, None)
+        .await
+        .map(|(outcome, _)| outcome)
+}
+
+/// Loads the page once in `mode` on a new connection, with what the client kept from an
+/// earlier view (`prior`: a repeat view) or nothing (a first view). Returns what the client
+/// keeps from this one.
+pub async fn load_view(
+    target: &Target,
+    mode: Mode,
+    prior: Option<&ClientCache>,
+) -> Result<(RunOutcome, ClientCache)> {
     let started = Instant::now();
     let wire = Arc::new(AtomicU64::new(0));
     let frames = FrameLog::default();
@@ -239,10 +306,10 @@ pub async fn load_page(target: &Target, mode: Mode) -> Result<RunOutcome> {
             )
         })??;
     let ready = Instant::now();
-    let loader = Loader::new(target, mode, conn.send, ready);
+    let loader = Loader::new(target, mode, conn.send, ready, prior.cloned());
     let result = tokio::time::timeout(LOAD_TIMEOUT, loader.run()).await;
     conn.driver.abort();
-    let mut outcome = match result {
+    let (mut outcome, kept) = match result {
         Ok(outcome) => outcome?,
         Err(_) => anyhow::bail!(
             "{} did not finish loading within {LOAD_TIMEOUT:?}",
@@ -257,7 +324,7 @@ pub async fn load_page(target: &Target, mode: Mode) -> Result<RunOutcome> {
         frames.started(),
         ready,
     );
-    Ok(outcome)
+    Ok((outcome, kept))
 }
 
 async fn connect(
@@ -301,6 +368,7 @@ enum Event {
         links: Vec<String>,
         content_type: Option<String>,
         server: Option<String>,
+        headers: http::HeaderMap,
     },
     Done {
         key: usize,
@@ -341,10 +409,20 @@ struct Loader {
     informational: usize,
     page_links: usize,
     server: Option<String>,
+    /// What the client kept from an earlier view.
+    prior: ClientCache,
+    /// What it keeps from this one.
+    kept: ClientCache,
 }
 
 impl Loader {
-    fn new(target: &Target, mode: Mode, send: SendRequest<Bytes>, ready: Instant) -> Loader {
+    fn new(
+        target: &Target,
+        mode: Mode,
+        send: SendRequest<Bytes>,
+        ready: Instant,
+        prior: Option<ClientCache>,
+    ) -> Loader {
         let (tx, rx) = mpsc::unbounded_channel();
         Loader {
             mode,
@@ -367,6 +445,8 @@ impl Loader {
             informational: 0,
             page_links: 0,
             server: None,
+            kept: prior.clone().unwrap_or_default(),
+            prior: prior.unwrap_or_default(),
         }
     }
 
@@ -384,7 +464,7 @@ impl Loader {
         self.trace.push(TraceEvent { at_ms, what, wire });
     }
 
-    async fn run(mut self) -> Result<RunOutcome> {
+    async fn run(mut self) -> Result<(RunOutcome, ClientCache)> {
         let page_path = path_of(&self.url);
         self.note("connected".into());
         let mut response = self
@@ -420,6 +500,31 @@ impl Loader {
         Ok(self.finish())
     }
 
+    /// The entry of the earlier view that answers `path` without a request, if fresh.
+    fn fresh(&self, path: &str) -> Option<&Entry> {
+        self.prior.get(path).filter(|e| e.is_fresh(Instant::now()))
+    }
+
+    /// `path` answered by the client's cache: a resource with no request and no wait.
+    async fn from_cache(&mut self, path: &str) {
+        let Some(entry) = self.fresh(path).cloned() else {
+            return;
+        };
+        let now = self.now();
+        let mut r = Resource::new(path, Via::Cache, 0, now);
+        r.headers_ms = Some(now);
+        r.end_ms = Some(now);
+        r.status = Some(200);
+        r.needed = true;
+        r.content_type = entry.content_type;
+        r.body = entry.body;
+        self.note(format!("from the cache  {path}"));
+        let key = self.resources.len();
+        self.by_path.insert(path.to_string(), key);
+        self.resources.push(r);
+        self.parse_css_of(key).await;
+    }
+
     async fn handle(&mut self, event: Event) -> Result<()> {
         match event {
             Event::Informational { key, links } => {
@@ -446,15 +551,25 @@ impl Loader {
                 links,
                 content_type,
                 server,
+                headers,
             } => {
                 if key == 0 {
                     self.page_links += links.len();
                     self.server = server;
                 }
                 let now = self.now();
+                let cached = (status == 304)
+                    .then(|| self.prior.get(&self.resources[key].path).cloned())
+                    .flatten();
                 let r = &mut self.resources[key];
                 r.headers_ms = Some(now);
                 r.status = Some(status);
+                r.headers = Some(headers);
+                // A 304 is answered from the store: its type and, later, its body.
+                let content_type = match &cached {
+                    Some(entry) => entry.content_type.clone(),
+                    None => content_type,
+                };
                 r.content_type = content_type.clone();
                 let what = format!(
                     "recv HEADERS stream {} :status {status}  {}",
@@ -463,7 +578,8 @@ impl Loader {
                 let wire = Wire::Headers(r.stream_id);
                 self.note_from(Some(wire), what);
                 if key == 0 {
-                    check_page(&self.url, status, content_type.as_deref())?;
+                    let answered = if cached.is_some() { 200 } else { status };
+                    check_page(&self.url, answered, content_type.as_deref())?;
                     if self.mode == Mode::Hints {
                         self.act_on_links(&links).await;
                     }
@@ -481,6 +597,14 @@ impl Loader {
                 r.bytes = bytes;
                 r.failed = error.is_some();
                 r.body = body;
+                if let (None, Some(status), Some(headers)) = (&error, r.status, &r.headers) {
+                    let kept_body = r.body.clone();
+                    self.kept
+                        .store(&r.path, status, headers, kept_body, Instant::now());
+                    if status == 304 {
+                        r.body = self.prior.get(&r.path).and_then(|e| e.body.clone());
+                    }
+                }
                 let (what, wire) = match &error {
                     Some(e) => (
                         format!("stream {} failed: {e}  {}", r.stream_id, r.path),
@@ -538,7 +662,16 @@ impl Loader {
     /// Sends a GET for `path` and registers it as resource `resources.len()`.
     async fn request(&mut self, path: &str, via: Via) -> Result<h2::client::ResponseFuture> {
         let uri = format!("{}://{}{}", self.url.scheme(), authority(&self.url), path);
-        let request = Request::get(uri)
+        let mut request = Request::get(uri);
+        if let Some(entry) = self.prior.get(path) {
+            for (name, value) in entry.validators() {
+                request = request.header(name, value);
+            }
+        }
+        if let Some(cookie) = self.prior.cookie_header() {
+            request = request.header(http::header::COOKIE, cookie);
+        }
+        let request = request
             .body(())
             .with_context(|| format!("building a request for {path}"))?;
         let mut send = self.send.clone().ready().await?;
@@ -609,6 +742,9 @@ impl Loader {
                     continue;
                 }
                 let path = path_of(&url);
+                if self.fresh(&path).is_some() {
+                    continue; // a browser's preload finds it in its cache
+                }
                 if !self.by_path.contains_key(&path) && self.resources.len() < MAX_RESOURCES {
                     let _ = self.fetch(&path, Via::Hint).await;
                 }
@@ -624,6 +760,10 @@ impl Loader {
         let path = path_of(url);
         if path == path_of(&self.url) || !self.needed.insert(path.clone()) {
             return;
+        }
+        // The HTTP cache comes first: a fresh entry wins over a push or a hinted request.
+        if self.fresh(&path).is_some() {
+            return self.from_cache(&path).await;
         }
         match self.by_path.get(&path) {
             Some(&key) => {
@@ -700,7 +840,7 @@ impl Loader {
             })
     }
 
-    fn finish(mut self) -> RunOutcome {
+    fn finish(mut self) -> (RunOutcome, ClientCache) {
         let page = &self.resources[0];
         let ttfb_ms = page.headers_ms.unwrap_or_default();
         let load_ms = self
@@ -713,16 +853,24 @@ impl Loader {
         self.resources[0].needed = true;
         let mut pushes_used = 0;
         let mut hints_unused = 0;
+        let (mut from_cache, mut not_modified, mut pushed_bytes) = (0, 0, 0);
         for (key, r) in self.resources.iter().enumerate() {
             let used = r.needed && self.by_path.get(&r.path) == Some(&key) && !r.failed;
             match r.via {
                 Via::Push if used => pushes_used += 1,
                 Via::Hint if !used => hints_unused += 1,
+                Via::Cache => from_cache += 1,
                 _ => {}
+            }
+            if r.via == Via::Push {
+                pushed_bytes += r.bytes;
+            }
+            if r.status == Some(304) {
+                not_modified += 1;
             }
         }
         self.note("page loaded".into());
-        RunOutcome {
+        let outcome = RunOutcome {
             mode: self.mode,
             connect_ms: 0.0,
             ttfb_ms,
@@ -734,12 +882,16 @@ impl Loader {
             pushes_used,
             pushes_wasted: self.promises - pushes_used,
             hints_unused,
+            from_cache,
+            not_modified,
+            pushed_bytes,
             informational: self.informational,
             page_links: self.page_links,
             server: self.server,
             resources: self.resources,
             trace: self.trace,
-        }
+        };
+        (outcome, self.kept)
     }
 }
 
@@ -759,6 +911,7 @@ impl Resource {
             content_type: None,
             body: None,
             parsed: false,
+            headers: None,
         }
     }
 }
@@ -893,6 +1046,7 @@ async fn read_stream<F>(
         links: link_values(&parts.headers),
         content_type,
         server,
+        headers: parts.headers.clone(),
     });
     let mut kept = Vec::new();
     let mut received = 0;

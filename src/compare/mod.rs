@@ -13,6 +13,7 @@
 //! ```
 
 mod args;
+pub mod cache;
 pub mod links;
 pub mod load;
 pub mod profile;
@@ -31,7 +32,7 @@ use url::Url;
 use crate::tls;
 use crate::usage::UsageError;
 pub use args::CompareArgs;
-use load::{load_page, Mode, RunOutcome, Target};
+use load::{load_page, load_view, Mode, RunOutcome, Target, View};
 use proxy::{Proxy, Shape};
 use report::{ModeSummary, Report};
 
@@ -54,6 +55,8 @@ pub struct Options {
     pub shape: Shape,
     pub runs: usize,
     pub modes: Vec<Mode>,
+    /// First view, repeat view, or both (a repeat follows its first view, on a new connection).
+    pub views: Vec<View>,
     /// CA to trust; `None` with `insecure` accepts any certificate.
     pub ca: Option<PathBuf>,
     pub insecure: bool,
@@ -103,13 +106,15 @@ pub async fn run(args: CompareArgs) -> Result<()> {
         shape,
         runs: args.runs,
         modes: args.modes.0.clone(),
+        views: args.views.0.clone(),
         ca,
         insecure: args.insecure,
     };
     let progress = if args.json {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::new((options.runs * options.modes.len()) as u64);
+        let loads = options.runs * options.modes.len() * loads_per_run(&options.views);
+        let bar = ProgressBar::new(loads as u64);
         if let Ok(style) =
             ProgressStyle::with_template("{prefix} [{bar:32}] {pos}/{len} page loads  {msg}")
         {
@@ -185,26 +190,47 @@ pub async fn measure(
     load_page(&target, options.modes[0])
         .await
         .map_err(|e| explain(e, &options.url))?;
-    let mut outcomes: Vec<Vec<RunOutcome>> = vec![Vec::new(); options.modes.len()];
+    // One row per (view, mode), first views first.
+    let rows: Vec<(View, Mode)> = [View::First, View::Repeat]
+        .into_iter()
+        .filter(|v| options.views.contains(v))
+        .flat_map(|v| options.modes.iter().map(move |&m| (v, m)))
+        .collect();
+    let mut outcomes: Vec<Vec<RunOutcome>> = vec![Vec::new(); rows.len()];
+    let row = |view, mode| rows.iter().position(|&r| r == (view, mode));
     for run in 0..options.runs {
-        for (i, &mode) in options.modes.iter().enumerate() {
+        for &mode in &options.modes {
             progress.set_message(format!("run {} of {}: {mode}", run + 1, options.runs));
-            let outcome = load_page(&target, mode)
+            let (first, kept) = load_view(&target, mode, None)
                 .await
                 .map_err(|e| explain(e, &options.url))
                 .with_context(|| format!("run {} ({mode})", run + 1))?;
-            outcomes[i].push(outcome);
             progress.inc(1);
+            if let Some(i) = row(View::First, mode) {
+                outcomes[i].push(first);
+            }
+            if let Some(i) = row(View::Repeat, mode) {
+                progress.set_message(format!(
+                    "run {} of {}: {mode}, repeat view",
+                    run + 1,
+                    options.runs
+                ));
+                let (repeat, _) = load_view(&target, mode, Some(&kept))
+                    .await
+                    .map_err(|e| explain(e, &options.url))
+                    .with_context(|| format!("run {} ({mode}, repeat view)", run + 1))?;
+                outcomes[i].push(repeat);
+                progress.inc(1);
+            }
         }
     }
     drop(proxy);
     let rtt_ms = options.shape.rtt.as_secs_f64() * 1000.0;
     let traces = outcomes.iter().filter_map(|o| o.first().cloned()).collect();
-    let modes = options
-        .modes
+    let modes = rows
         .iter()
         .zip(&outcomes)
-        .filter_map(|(&mode, runs)| ModeSummary::new(mode, runs, rtt_ms))
+        .filter_map(|(&(view, mode), runs)| ModeSummary::of_view(mode, view, runs, rtt_ms))
         .collect();
     let report = Report::new(
         options.url.to_string(),
@@ -218,6 +244,15 @@ pub async fn measure(
         ..report
     };
     Ok((report, traces))
+}
+
+/// Page loads per run and mode: a repeat view needs its first view, measured or not.
+fn loads_per_run(views: &[View]) -> usize {
+    if views.contains(&View::Repeat) {
+        2
+    } else {
+        1
+    }
 }
 
 /// The first address of `host` that accepts a TCP connection.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::load::{Mode, Resource, RunOutcome, Via};
+use super::load::{Mode, Resource, RunOutcome, Via, View};
 
 /// Width of a text waterfall's bar area, in characters.
 pub const WATERFALL_COLUMNS: usize = 48;
@@ -56,6 +56,7 @@ pub fn round_trips(load_ms: f64, rtt_ms: f64) -> Option<f64> {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeSummary {
     pub mode: Mode,
+    pub view: View,
     pub runs: usize,
     pub load_ms: Stats,
     pub ttfb_ms: Stats,
@@ -68,6 +69,9 @@ pub struct ModeSummary {
     pub pushes_used: f64,
     pub pushes_wasted: f64,
     pub hints_unused: f64,
+    pub from_cache: f64,
+    pub not_modified: f64,
+    pub pushed_bytes: f64,
     /// Median load time / RTT: round trips on the critical path.
     pub round_trips: Option<f64>,
     /// The run whose load time is the median, with its resources and trace.
@@ -77,12 +81,23 @@ pub struct ModeSummary {
 impl ModeSummary {
     /// Summarises the runs of one mode (`None` without runs).
     pub fn new(mode: Mode, runs: &[RunOutcome], rtt_ms: f64) -> Option<ModeSummary> {
+        Self::of_view(mode, View::First, runs, rtt_ms)
+    }
+
+    /// Summarises the runs of one mode in one view (`None` without runs).
+    pub fn of_view(
+        mode: Mode,
+        view: View,
+        runs: &[RunOutcome],
+        rtt_ms: f64,
+    ) -> Option<ModeSummary> {
         let of = |f: &dyn Fn(&RunOutcome) -> f64| runs.iter().map(f).collect::<Vec<_>>();
         let median = |f: &dyn Fn(&RunOutcome) -> f64| stats(&of(f)).map_or(0.0, |s| s.median);
         let load = of(&|r| r.load_ms);
         let load_ms = stats(&load)?;
         Some(ModeSummary {
             mode,
+            view,
             runs: runs.len(),
             load_ms,
             ttfb_ms: stats(&of(&|r| r.ttfb_ms))?,
@@ -94,6 +109,9 @@ impl ModeSummary {
             pushes_used: median(&|r| r.pushes_used as f64),
             pushes_wasted: median(&|r| r.pushes_wasted as f64),
             hints_unused: median(&|r| r.hints_unused as f64),
+            from_cache: median(&|r| r.from_cache as f64),
+            not_modified: median(&|r| r.not_modified as f64),
+            pushed_bytes: median(&|r| r.pushed_bytes as f64),
             round_trips: round_trips(load_ms.median, rtt_ms),
             median_run: runs[median_index(&load)?].clone(),
         })
@@ -105,6 +123,7 @@ impl ModeSummary {
 pub struct Ratio {
     pub mode: Mode,
     pub baseline: Mode,
+    pub view: View,
     /// Median load time of `mode` / median load time of `baseline`.
     pub ratio: f64,
     /// The difference in round trips (`None` without an emulated RTT).
@@ -182,25 +201,43 @@ pub fn warnings(modes: &[ModeSummary]) -> Vec<String> {
     out
 }
 
-/// Each mode against push (or against the first mode when push was not measured).
+impl ModeSummary {
+    /// `push`, or `push/repeat` for a repeat view.
+    pub fn label(&self) -> String {
+        match self.view {
+            View::First => self.mode.as_str().to_string(),
+            View::Repeat => format!("{}/repeat", self.mode),
+        }
+    }
+}
+
+/// Each mode against push (or against the first mode when push was not measured), within
+/// each view.
 pub fn ratios(modes: &[ModeSummary], rtt_ms: f64) -> Vec<Ratio> {
-    let Some(base) = modes
-        .iter()
-        .find(|m| m.mode == Mode::Push)
-        .or(modes.first())
-    else {
-        return Vec::new();
-    };
-    modes
-        .iter()
-        .filter(|m| m.mode != base.mode && base.load_ms.median > 0.0)
-        .map(|m| Ratio {
-            mode: m.mode,
-            baseline: base.mode,
-            ratio: m.load_ms.median / base.load_ms.median,
-            extra_round_trips: round_trips(m.load_ms.median - base.load_ms.median, rtt_ms),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for view in [View::First, View::Repeat] {
+        let of_view: Vec<&ModeSummary> = modes.iter().filter(|m| m.view == view).collect();
+        let Some(base) = of_view
+            .iter()
+            .find(|m| m.mode == Mode::Push)
+            .or(of_view.first())
+        else {
+            continue;
+        };
+        out.extend(
+            of_view
+                .iter()
+                .filter(|m| m.mode != base.mode && base.load_ms.median > 0.0)
+                .map(|m| Ratio {
+                    mode: m.mode,
+                    baseline: base.mode,
+                    view,
+                    ratio: m.load_ms.median / base.load_ms.median,
+                    extra_round_trips: round_trips(m.load_ms.median - base.load_ms.median, rtt_ms),
+                }),
+        );
+    }
+    out
 }
 
 fn kib(bytes: f64) -> String {
@@ -220,7 +257,7 @@ pub fn table(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "{:<6} {:>8} {:>17} {:>8} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7}",
+        "{:<12} {:>8} {:>17} {:>8} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7} {:>8} {:>6} {:>4}",
         "mode",
         "load ms",
         "(min–max)",
@@ -230,7 +267,10 @@ pub fn table(report: &Report) -> String {
         "promised",
         "used",
         "wasted",
-        "KiB"
+        "KiB",
+        "push KiB",
+        "cached",
+        "304"
     );
     for m in &report.modes {
         let rtts = m
@@ -238,8 +278,8 @@ pub fn table(report: &Report) -> String {
             .map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
         let _ = writeln!(
             out,
-            "{:<6} {:>8.1} {:>17} {:>8.1} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7}",
-            m.mode.as_str(),
+            "{:<12} {:>8.1} {:>17} {:>8.1} {:>6} {:>5} {:>8} {:>5} {:>6} {:>7} {:>8} {:>6} {:>4}",
+            m.label(),
             m.load_ms.median,
             format!("({:.1}–{:.1})", m.load_ms.min, m.load_ms.max),
             m.ttfb_ms.median,
@@ -249,13 +289,24 @@ pub fn table(report: &Report) -> String {
             m.pushes_used,
             m.pushes_wasted,
             kib(m.body_bytes),
+            kib(m.pushed_bytes),
+            m.from_cache,
+            m.not_modified,
         );
     }
     for r in &report.ratios {
         let extra = r
             .extra_round_trips
             .map_or_else(String::new, |x| format!(" ({x:+.1} RTT)"));
-        let _ = writeln!(out, "{} / {} = {:.2}×{extra}", r.mode, r.baseline, r.ratio);
+        let view = match r.view {
+            View::First => "",
+            View::Repeat => ", repeat view",
+        };
+        let _ = writeln!(
+            out,
+            "{} / {} = {:.2}×{extra}{view}",
+            r.mode, r.baseline, r.ratio
+        );
     }
     out
 }
@@ -274,7 +325,8 @@ pub fn waterfall(summary: &ModeSummary) -> String {
     let _ = writeln!(
         out,
         "{} — median run: loaded in {:.1} ms (1 column = {scale:.1} ms)",
-        summary.mode, run.load_ms
+        summary.label(),
+        run.load_ms
     );
     let col = |ms: f64| ((ms / scale).round() as usize).min(WATERFALL_COLUMNS);
     for r in &run.resources {
@@ -393,6 +445,7 @@ fn color(via: Via) -> &'static str {
         Via::Request => "#3a8f5c",
         Via::Hint => "#c27c1e",
         Via::Push => "#2f5fb3",
+        Via::Cache => "#8a8a99",
     }
 }
 
@@ -489,7 +542,7 @@ pub fn html(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            m.mode,
+            m.label(),
             m.load_ms.median,
             m.load_ms.min,
             m.load_ms.max,
@@ -515,7 +568,7 @@ pub fn html(report: &Report) -> String {
         );
     }
     out.push_str("</ul>\n<p class=\"key\">");
-    for via in [Via::Request, Via::Hint, Via::Push] {
+    for via in [Via::Request, Via::Hint, Via::Push, Via::Cache] {
         let _ = write!(
             out,
             "<span style=\"background:{}\"></span>{}",
@@ -528,7 +581,7 @@ pub fn html(report: &Report) -> String {
         let _ = writeln!(
             out,
             "<h2>{}: median run, {:.1} ms</h2>\n{}",
-            m.mode,
+            m.label(),
             m.median_run.load_ms,
             svg_waterfall(&m.median_run, span, report.rtt_ms)
         );
