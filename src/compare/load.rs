@@ -506,7 +506,7 @@ impl Loader {
     }
 
     /// `path` answered by the client's cache: a resource with no request and no wait.
-    async fn from_cache(&mut self, path: &str) {
+    async fn answer_from_cache(&mut self, path: &str) {
         let Some(entry) = self.fresh(path).cloned() else {
             return;
         };
@@ -763,7 +763,7 @@ impl Loader {
         }
         // The HTTP cache comes first: a fresh entry wins over a push or a hinted request.
         if self.fresh(&path).is_some() {
-            return self.from_cache(&path).await;
+            return self.answer_from_cache(&path).await;
         }
         match self.by_path.get(&path) {
             Some(&key) => {
