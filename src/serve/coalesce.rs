@@ -6,9 +6,17 @@
 //! the scheduler (waking itself) so that stream tasks that are ready can add their frames; the
 //! next poll writes the whole batch to TLS at once. The delay is one scheduler pass, and the
 //! buffer is bounded by [`COALESCE_MAX`]: past it, writes go through without waiting.
+//!
+//! The connection task can also [`Hold`] flushes while it answers a run of requests that
+//! arrived together: h2 flushes each time the task asks it for the next request, so without
+//! the hold a read of ten requests went out as five writes of two responses. Held flushes
+//! report success and keep the bytes; the task lets go when no request is left, and the next
+//! flush writes the whole run at once.
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
@@ -22,6 +30,27 @@ pub struct Coalesce<IO> {
     io: IO,
     buf: BytesMut,
     yielded: bool,
+    hold: Hold,
+}
+
+/// While held, a [`Coalesce`] keeps what it is asked to flush (up to [`COALESCE_MAX`]).
+#[derive(Debug, Clone, Default)]
+pub struct Hold(Arc<AtomicBool>);
+
+impl Hold {
+    /// Flushes are held from now on.
+    pub fn hold(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Lets go; returns whether flushes were held (and so may have left bytes to write).
+    pub fn release(&self) -> bool {
+        self.0.swap(false, Ordering::Relaxed)
+    }
+
+    fn is_held(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl<IO> Coalesce<IO> {
@@ -30,7 +59,13 @@ impl<IO> Coalesce<IO> {
             io,
             buf: BytesMut::with_capacity(16 * 1024),
             yielded: false,
+            hold: Hold::default(),
         }
+    }
+
+    /// The handle that holds this IO's flushes.
+    pub fn hold(&self) -> Hold {
+        self.hold.clone()
     }
 }
 
@@ -92,6 +127,10 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Coalesce<IO> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.hold.is_held() {
+            // The connection task flushes for real when it lets go.
+            return Poll::Ready(Ok(()));
+        }
         if !self.buf.is_empty() && !self.yielded {
             // Let ready stream tasks queue their frames before this batch goes out.
             self.yielded = true;
@@ -128,6 +167,28 @@ mod tests {
         let mut got = vec![0; expected.len()];
         b.read_exact(&mut got).await.unwrap();
         assert_eq!(got, expected);
+    }
+
+    #[tokio::test]
+    async fn a_held_flush_keeps_the_bytes_until_released() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut w = Coalesce::new(a);
+        let hold = w.hold();
+        hold.hold();
+        w.write_all(b"one").await.unwrap();
+        w.flush().await.unwrap();
+        w.write_all(b"two").await.unwrap();
+        w.flush().await.unwrap();
+        let mut one = [0u8; 1];
+        let early =
+            tokio::time::timeout(std::time::Duration::from_millis(50), b.read(&mut one)).await;
+        assert!(early.is_err(), "bytes went out while held");
+        assert!(hold.release());
+        assert!(!hold.release());
+        w.flush().await.unwrap();
+        let mut got = [0u8; 6];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"onetwo");
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ use tracing::{debug, Instrument};
 
 use super::access::{self, Proto, Sent};
 use super::activity::Activity;
-use super::coalesce::Coalesce;
+use super::coalesce::{Coalesce, Hold};
 use super::core::{self, Ask};
 use super::io::Watched;
 use super::limits::SendBudget;
@@ -69,6 +69,7 @@ pub async fn serve<IO>(
         limits.send_stall_timeout,
         Some(budget.clone()),
     ));
+    let hold = io.hold();
     let mut connection =
         match tokio::time::timeout(limits.handshake_timeout, builder.handshake(io)).await {
             Ok(Ok(conn)) => conn,
@@ -87,7 +88,7 @@ pub async fn serve<IO>(
     let mut draining = false;
     loop {
         tokio::select! {
-            next = connection.accept() => match next {
+            next = accept_run(&mut connection, &hold) => match next {
                 Some(Ok((request, respond))) => {
                     let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
                         continue;
@@ -124,6 +125,29 @@ pub async fn serve<IO>(
             }
         }
     }
+}
+
+/// The next request, holding the connection's flushes while requests keep coming: the answers
+/// to a run of requests that arrived together go out in one write when the run ends.
+async fn accept_run<IO>(
+    connection: &mut h2::server::Connection<IO, Bytes>,
+    hold: &Hold,
+) -> Option<Result<(Request<RecvStream>, SendResponse<Bytes>), h2::Error>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    poll_fn(|cx| {
+        let mut next = connection.poll_accept(cx);
+        if next.is_pending() && hold.release() {
+            // No request left: poll once more so that h2 flushes what the run queued.
+            next = connection.poll_accept(cx);
+        }
+        if next.is_ready() {
+            hold.hold();
+        }
+        next
+    })
+    .await
 }
 
 /// Answers a GET or HEAD of a small file kept in memory right away, on the connection's own
