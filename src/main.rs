@@ -6,13 +6,6 @@ use std::time::Duration;
 use clap::Parser;
 use h2push::cli::{self, Cli, Command, ServeArgs, UsageError};
 
-/// mimalloc instead of glibc's malloc: a request allocates and frees many small objects (header
-/// maps, frames, stream slots), and mimalloc's thread-local free lists make that cheaper:
-/// 226,207–238,423 → 240,431–242,890 req/s in `bench/throughput.sh`, peak RSS 11 → 21 MiB
-/// (bench/README.md, "Throughput steps").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = Cli::parse();
     init_logging();
