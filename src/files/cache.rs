@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
 use super::headers::Validators;
 use super::{path, OpenFile, Source};
@@ -29,6 +29,38 @@ struct Cached {
     validators: Validators,
     content_type: HeaderValue,
     bytes: Bytes,
+    /// The headers of a 200 with the whole file, made once: an unconditional GET clones them.
+    head: HeaderMap,
+}
+
+/// A file kept in memory, as a lookup finds it.
+#[derive(Debug, Clone)]
+pub struct Kept(Arc<Cached>);
+
+impl Kept {
+    /// The file, to decide a conditional or range request with.
+    pub fn open_file(&self) -> OpenFile {
+        let cached = &self.0;
+        OpenFile {
+            len: cached.bytes.len() as u64,
+            source: Source::Memory(cached.bytes.clone()),
+            fs_path: cached.fs_path.clone(),
+            validators: cached.validators.clone(),
+            content_type: cached.content_type.clone(),
+            is_html: false,
+            whole_only: false,
+        }
+    }
+
+    /// The body.
+    pub fn bytes(&self) -> Bytes {
+        self.0.bytes.clone()
+    }
+
+    /// The headers of a 200 with the whole body (without `Date` and `Server`).
+    pub fn full_head(&self) -> &HeaderMap {
+        &self.0.head
+    }
 }
 
 /// Cached small files, keyed by their sanitized path under the root.
@@ -56,6 +88,11 @@ impl FileCache {
 
     /// The file at a URL path (no query), from memory.
     pub fn get(&self, url_path: &str) -> Option<OpenFile> {
+        self.lookup(url_path).map(|kept| kept.open_file())
+    }
+
+    /// The kept file at a URL path (no query).
+    pub fn lookup(&self, url_path: &str) -> Option<Kept> {
         if !self.enabled {
             return None;
         }
@@ -71,15 +108,7 @@ impl FileCache {
             .expect("file cache poisoned")
             .get(&key)?
             .clone();
-        Some(OpenFile {
-            len: cached.bytes.len() as u64,
-            source: Source::Memory(cached.bytes.clone()),
-            fs_path: cached.fs_path.clone(),
-            validators: cached.validators.clone(),
-            content_type: cached.content_type.clone(),
-            is_html: false,
-            whole_only: false,
-        })
+        Some(Kept(cached))
     }
 
     /// The generation to pass to [`FileCache::insert`]: read it before opening the file.
@@ -87,9 +116,17 @@ impl FileCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Reads a small, non-HTML file opened for `url_path` into memory, keeps it, and switches
-    /// `file` to serve from those bytes. Does nothing for files it should not keep. Blocking.
-    pub fn insert(&self, root: &Path, url_path: &str, file: &mut OpenFile, generation: u64) {
+    /// Reads a small, non-HTML file opened for `url_path` into memory, keeps it with `head`
+    /// (the headers of its 200), and switches `file` to serve from those bytes. Does nothing
+    /// for files it should not keep. Blocking.
+    pub fn insert(
+        &self,
+        root: &Path,
+        url_path: &str,
+        file: &mut OpenFile,
+        head: HeaderMap,
+        generation: u64,
+    ) {
         if !self.enabled
             || file.is_html
             || file.whole_only
@@ -122,6 +159,7 @@ impl FileCache {
             validators: file.validators.clone(),
             content_type: file.content_type.clone(),
             bytes,
+            head,
         });
         let mut map = self.map.write().expect("file cache poisoned");
         if self.generation.load(Ordering::SeqCst) != generation {
@@ -193,7 +231,13 @@ mod tests {
         std::fs::write(dir.path().join("a/b.txt"), "hello").unwrap();
         let cache = FileCache::new(true);
         let mut file = open(dir.path(), "a/b.txt");
-        cache.insert(dir.path(), "/a/b.txt", &mut file, cache.generation());
+        cache.insert(
+            dir.path(),
+            "/a/b.txt",
+            &mut file,
+            HeaderMap::new(),
+            cache.generation(),
+        );
         assert!(matches!(file.source, Source::Memory(ref b) if b == "hello"));
         let hit = cache.get("//a/%62.txt").expect("same file, other spelling");
         assert!(matches!(hit.source, Source::Memory(ref b) if b == "hello"));
@@ -215,7 +259,7 @@ mod tests {
         let before = cache.generation();
         cache.invalidate("/x.txt");
         let mut file = open(dir.path(), "x.txt");
-        cache.insert(dir.path(), "/x.txt", &mut file, before);
+        cache.insert(dir.path(), "/x.txt", &mut file, HeaderMap::new(), before);
         assert!(cache.get("/x.txt").is_none());
     }
 
@@ -225,17 +269,35 @@ mod tests {
         std::fs::write(dir.path().join("x.txt"), "x").unwrap();
         let off = FileCache::new(false);
         let mut file = open(dir.path(), "x.txt");
-        off.insert(dir.path(), "/x.txt", &mut file, off.generation());
+        off.insert(
+            dir.path(),
+            "/x.txt",
+            &mut file,
+            HeaderMap::new(),
+            off.generation(),
+        );
         assert!(off.get("/x.txt").is_none());
 
         let cache = FileCache::new(true);
         let mut html = open(dir.path(), "x.txt");
         html.is_html = true;
-        cache.insert(dir.path(), "/x.txt", &mut html, cache.generation());
+        cache.insert(
+            dir.path(),
+            "/x.txt",
+            &mut html,
+            HeaderMap::new(),
+            cache.generation(),
+        );
         assert!(cache.get("/x.txt").is_none());
         std::os::unix::fs::symlink(dir.path().join("x.txt"), dir.path().join("link.txt")).unwrap();
         let mut linked = open(dir.path(), "x.txt");
-        cache.insert(dir.path(), "/link.txt", &mut linked, cache.generation());
+        cache.insert(
+            dir.path(),
+            "/link.txt",
+            &mut linked,
+            HeaderMap::new(),
+            cache.generation(),
+        );
         assert!(
             cache.get("/link.txt").is_none(),
             "reached through a symlink"

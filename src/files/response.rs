@@ -82,19 +82,27 @@ pub fn reply(resolved: Resolved, method: &Method, config: &Config) -> Reply {
     }
 }
 
+/// The headers of a 200 carrying the whole of `file` (without `Date` and `Server`).
+pub fn full_headers(file: &OpenFile, config: &Config) -> http::HeaderMap {
+    let mut r = status(StatusCode::OK);
+    r.headers_mut()
+        .insert(CONTENT_TYPE, file.content_type.clone());
+    validator_headers(&mut r, file, config);
+    if !file.whole_only {
+        r.headers_mut()
+            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    }
+    insert(&mut r, CONTENT_LENGTH, file.len.to_string());
+    r.into_parts().0.headers
+}
+
 fn file_response(
     file: OpenFile,
     range: Option<(u64, u64)>,
     config: &Config,
 ) -> (Response<()>, Body) {
     let mut r = status(StatusCode::OK);
-    r.headers_mut()
-        .insert(CONTENT_TYPE, file.content_type.clone());
-    validator_headers(&mut r, &file, config);
-    if !file.whole_only {
-        r.headers_mut()
-            .insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    }
+    *r.headers_mut() = full_headers(&file, config);
     let (offset, len) = match range {
         Some((start, end)) => {
             *r.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -103,11 +111,11 @@ fn file_response(
                 CONTENT_RANGE,
                 format!("bytes {start}-{end}/{}", file.len),
             );
+            insert(&mut r, CONTENT_LENGTH, (end - start + 1).to_string());
             (start, end - start + 1)
         }
         None => (0, file.len),
     };
-    insert(&mut r, CONTENT_LENGTH, len.to_string());
     let body = match file.source {
         _ if len == 0 => Body::Empty,
         Source::Memory(bytes) => Body::Bytes(bytes.slice(offset as usize..(offset + len) as usize)),

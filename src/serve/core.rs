@@ -109,12 +109,49 @@ pub fn from_memory(
     if method != Method::GET && method != Method::HEAD {
         return None;
     }
-    let file = state.files.get(target.split('?').next().unwrap_or("/"))?;
-    let resolved = files::decide_file(file, method, headers);
+    let kept = state
+        .files
+        .lookup(target.split('?').next().unwrap_or("/"))?;
+    if is_plain(headers) {
+        // The common case, made cheap: the headers were built when the file was kept.
+        let mut head = Response::new(());
+        *head.headers_mut() = kept.full_head().clone();
+        let bytes = kept.bytes();
+        let body = if bytes.is_empty() {
+            Body::Empty
+        } else {
+            Body::Bytes(bytes)
+        };
+        let reply = Reply::new(head, body);
+        let reply = if method == Method::HEAD {
+            reply.head_only()
+        } else {
+            reply
+        };
+        return Some(stamp(reply, &state.config));
+    }
+    let resolved = files::decide_file(kept.open_file(), method, headers);
     Some(stamp(
         files::response::reply(resolved, method, &state.config),
         &state.config,
     ))
+}
+
+/// A request without conditions or ranges: the answer is the whole file, 200.
+fn is_plain(headers: &HeaderMap) -> bool {
+    use http::header::{
+        IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+    };
+    [
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_MATCH,
+        IF_UNMODIFIED_SINCE,
+        RANGE,
+        IF_RANGE,
+    ]
+    .iter()
+    .all(|name| !headers.contains_key(name))
 }
 
 impl Answer {
@@ -176,11 +213,12 @@ pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &Head
     let mut resolved = files::resolve(&state.config, method, target, headers);
     match &mut resolved {
         Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
-        Resolved::File { file, range: None } => {
+        Resolved::File { file, range: None } if state.files.is_enabled() => {
             let url_path = target.split('?').next().unwrap_or("/");
+            let head = files::response::full_headers(file, &state.config);
             state
                 .files
-                .insert(&state.config.root, url_path, file, generation);
+                .insert(&state.config.root, url_path, file, head, generation);
         }
         _ => {}
     }
