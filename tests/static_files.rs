@@ -353,6 +353,32 @@ async fn idle_connections_get_goaway() {
     );
 }
 
+/// Requests answered from memory (no stream task) still count as activity: a connection busy
+/// with them for longer than the idle timeout stays open, and closes once they stop.
+#[tokio::test]
+async fn requests_answered_from_memory_keep_a_connection_from_idling_out() {
+    let dir = demo_site();
+    let mut cfg = config(dir.path());
+    cfg.limits.idle_timeout = Duration::from_millis(300);
+    let server = TestServer::start_watching(cfg).await;
+    let mut client = server.client().await;
+    assert_eq!(client.get("/style.css").await.status, StatusCode::OK);
+    assert!(
+        server.state.files.get("/style.css").is_some(),
+        "kept in memory"
+    );
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(client.get("/style.css").await.status, StatusCode::OK);
+    }
+    assert!(
+        !client.conn.driver.is_finished(),
+        "closed while busy for 1 s with a 300 ms idle timeout"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), &mut client.conn.driver).await;
+    assert!(ended.is_ok(), "still open after the idle timeout");
+}
+
 #[tokio::test]
 async fn shutdown_finishes_in_flight_streams_then_stops() {
     let dir = site(&[]);

@@ -85,11 +85,15 @@ pub async fn serve<IO>(
         stall_timeout: limits.send_stall_timeout,
     });
     let activity = Arc::new(Activity::default());
+    // Made once: a request touches `activity` rather than restarting this future.
+    let idle = activity.idle_for(limits.idle_timeout, &state.reclaim);
+    tokio::pin!(idle);
     let mut draining = false;
     loop {
         tokio::select! {
             next = accept_run(&mut connection, &hold) => match next {
                 Some(Ok((request, respond))) => {
+                    activity.touch();
                     let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
                         continue;
                     };
@@ -114,7 +118,7 @@ pub async fn serve<IO>(
                 connection.graceful_shutdown();
                 draining = true;
             }
-            _ = activity.idle_for(limits.idle_timeout, &state.reclaim), if !draining => {
+            _ = &mut idle, if !draining => {
                 debug!("idle: GOAWAY");
                 connection.graceful_shutdown();
                 draining = true;
