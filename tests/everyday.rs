@@ -192,3 +192,39 @@ fn unwritable_certs_dir_falls_back_to_the_per_user_one() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--certs-dir"), "{stderr}");
 }
+
+/// A download held open by a client that stops reading keeps the first SIGINT waiting for the
+/// grace period; the second SIGINT quits at once with 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_ctrl_c_quits_at_once() {
+    let dir = site(&[("big.bin", &[7u8; 4 << 20])]);
+    let served = Served::start(dir.path(), &["--shutdown-grace", "60s"]);
+    let conn = served.connect(Some(16 * 1024)).await;
+    let req = http::Request::get(served.url("/big.bin")).body(()).unwrap();
+    let mut send = conn.send.clone().ready().await.unwrap();
+    let (response, _) = send.send_request(req, true).unwrap();
+    let _stalled = response.await.unwrap();
+    let pid = served.child.id() as i32;
+    let status = tokio::task::spawn_blocking(move || {
+        let mut served = served;
+        let wait = |served: &mut Served, ms: u64| {
+            for _ in 0..ms / 20 {
+                if let Some(status) = served.child.try_wait().unwrap() {
+                    return Some(status);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            None
+        };
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        assert!(
+            wait(&mut served, 500).is_none(),
+            "exited on the first SIGINT"
+        );
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        wait(&mut served, 2000).expect("second SIGINT did not quit within 2 s")
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130));
+}
