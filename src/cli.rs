@@ -168,6 +168,22 @@ pub struct ServeArgs {
     #[arg(long)]
     pub live_reload: bool,
 
+    /// Single-page apps: a GET or HEAD that accepts text/html (a browser navigation) and would
+    /// be 404 gets this page, with 200 (a path under DIR, e.g. index.html)
+    #[arg(long, value_name = "PAGE")]
+    pub fallback: Option<String>,
+
+    /// Add a response header on URL paths matching a glob: 'GLOB: Name: value', e.g.
+    /// '/assets/*: Cache-Control: max-age=31536000, immutable' (`*` crosses `/`; repeatable;
+    /// a later rule for the same header wins)
+    #[arg(long = "header", value_name = "RULE", value_parser = crate::files::rules::HeaderRule::parse)]
+    pub headers: Vec<crate::files::rules::HeaderRule>,
+
+    /// CORS for every origin: `Access-Control-Allow-Origin: *` on every response, and OPTIONS
+    /// preflights answered 204 (GET, HEAD, OPTIONS; request headers allowed as asked)
+    #[arg(long)]
+    pub cors: bool,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
@@ -292,6 +308,13 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         config.server_header = None;
     }
     config.feed = feed_config(args)?;
+    config.rules.fallback = args
+        .fallback
+        .as_deref()
+        .map(|page| fallback_path(&config.root, page))
+        .transpose()?;
+    config.rules.headers = args.headers.clone();
+    config.rules.cors = args.cors;
     config.live_reload = args.live_reload;
     let defaults = Limits::default();
     config.limits = Limits {
@@ -312,6 +335,18 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
     Ok(config)
+}
+
+/// The URL path of the `--fallback` page, which must be a file under the root.
+fn fallback_path(root: &Path, page: &str) -> Result<String> {
+    let rel = page.trim_start_matches('/');
+    if !root.join(rel).is_file() || rel.split('/').any(|s| s == "..") {
+        return Err(usage(format!(
+            "--fallback {page:?}: no such file in {}",
+            root.display()
+        )));
+    }
+    Ok(crate::files::path::url_path(rel.split('/'), false))
 }
 
 /// The change feed's settings; the prefix must be a plain absolute directory path.

@@ -228,3 +228,113 @@ async fn second_ctrl_c_quits_at_once() {
     .unwrap();
     assert_eq!(status.code(), Some(130));
 }
+
+#[test]
+fn fallback_serves_the_page_for_missing_html_navigations_only() {
+    let dir = site(&[
+        ("index.html", b"<title>app shell</title>"),
+        ("404.html", b"not here"),
+    ]);
+    let served = Served::start(dir.path(), &["--fallback", "index.html"]);
+    let html = ["-H", "Accept: text/html,*/*;q=0.8"];
+    for args in [&html[..], &["--http1.1", html[0], html[1]]] {
+        let text = curl(&served, args, "/app/settings/profile");
+        assert!(text.starts_with("HTTP/") && text.contains(" 200"), "{text}");
+        assert!(text.ends_with("<title>app shell</title>"), "{text}");
+    }
+    // A script or an API call that finds nothing still gets 404.
+    let text = curl(&served, &["-H", "Accept: */*"], "/js/missing.js");
+    assert!(text.starts_with("HTTP/2 404"), "{text}");
+    let text = curl(&served, &["-X", "POST", html[0], html[1]], "/nothing");
+    assert!(!text.contains("app shell"), "{text}");
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "serve",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--fallback",
+            "nope.html",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fallback \"nope.html\""));
+}
+
+#[test]
+fn header_rules_apply_by_path_glob_on_both_protocols() {
+    let dir = site(&[("assets/js/app.js", b"1"), ("index.html", b"<p>")]);
+    let served = Served::start(
+        dir.path(),
+        &[
+            "--header",
+            "/assets/*: Cache-Control: max-age=31536000, immutable",
+            "--header",
+            "/*.html: X-Frame-Options: DENY",
+        ],
+    );
+    for proto in ["--http2", "--http1.1"] {
+        let text = curl(&served, &[proto], "/assets/js/app.js").to_lowercase();
+        assert!(
+            text.contains("cache-control: max-age=31536000, immutable"),
+            "{text}"
+        );
+        assert!(!text.contains("x-frame-options"), "{text}");
+        // The second round (HTTP/1.1) is answered from the in-memory file cache.
+        let text = curl(&served, &[proto], "/index.html").to_lowercase();
+        assert!(text.contains("x-frame-options: deny"), "{text}");
+        assert!(!text.contains("immutable"), "{text}");
+    }
+    let out = run_in(dir.path(), &["serve", ".", "--header", "no-colon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must look like"));
+}
+
+#[test]
+fn cors_allows_every_origin_and_answers_preflights() {
+    let dir = site(&[("data.json", b"{}")]);
+    let served = Served::start(dir.path(), &["--cors"]);
+    let text = curl(
+        &served,
+        &["-H", "Origin: https://app.example"],
+        "/data.json",
+    )
+    .to_lowercase();
+    assert!(text.starts_with("http/2 200"), "{text}");
+    assert!(text.contains("access-control-allow-origin: *"), "{text}");
+    for proto in ["--http2", "--http1.1"] {
+        let text = curl(
+            &served,
+            &[
+                proto,
+                "-X",
+                "OPTIONS",
+                "-H",
+                "Origin: https://app.example",
+                "-H",
+                "Access-Control-Request-Method: GET",
+                "-H",
+                "Access-Control-Request-Headers: x-token, content-type",
+            ],
+            "/data.json",
+        )
+        .to_lowercase();
+        assert!(text.contains(" 204"), "{text}");
+        assert!(text.contains("access-control-allow-origin: *"), "{text}");
+        assert!(
+            text.contains("access-control-allow-methods: get, head, options"),
+            "{text}"
+        );
+        assert!(
+            text.contains("access-control-allow-headers: x-token, content-type"),
+            "{text}"
+        );
+        assert!(text.contains("access-control-max-age: 86400"), "{text}");
+    }
+    // Without --cors: no CORS headers.
+    let plain = Served::start(dir.path(), &[]);
+    let text = curl(&plain, &[], "/data.json").to_lowercase();
+    assert!(!text.contains("access-control"), "{text}");
+}
