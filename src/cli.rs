@@ -25,11 +25,16 @@ pub use crate::usage::UsageError;
     name = "h2push",
     version,
     about = "HTTP/2 static file server that gets a page's assets to the client one round trip early",
-    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve` with its defaults: the `site/` directory on https://localhost:8443."
+    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR --listen 8443` is `h2push serve DIR --listen 8443`, and a bare `h2push` serves the `site/` directory on https://localhost:8443.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// `serve`'s flags and DIR, for `h2push DIR` without the subcommand.
+    #[command(flatten)]
+    pub serve: Box<ServeArgs>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,12 +50,10 @@ pub enum Command {
     Compare(Box<CompareArgs>),
 }
 
-impl Command {
-    /// What a bare `h2push` runs: `serve` with every default.
-    pub fn default_serve() -> Command {
-        Cli::parse_from(["h2push", "serve"])
-            .command
-            .expect("`serve` parses")
+impl Cli {
+    /// The command to run: the subcommand, or `serve` with the bare command's flags.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
     }
 }
 
@@ -59,8 +62,9 @@ pub struct ServeArgs {
     /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
     pub dir: Option<PathBuf>,
 
-    /// Address for TLS HTTP/2
-    #[arg(long, default_value = "127.0.0.1:8443")]
+    /// Address for TLS HTTP/2: HOST:PORT, a host name (resolved), or a port alone (`8443`,
+    /// `:8443`) on 127.0.0.1; `0.0.0.0:8443` listens on every interface
+    #[arg(long, default_value = "127.0.0.1:8443", value_parser = crate::usage::parse_listen, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
     /// Certificate chain (PEM) to serve instead of the generated one; needs --key
@@ -72,12 +76,13 @@ pub struct ServeArgs {
     pub key: Option<PathBuf>,
 
     /// Where the generated CA and localhost certificate are kept (made when missing)
-    #[arg(long, default_value = "certs", value_name = "DIR")]
-    pub certs_dir: PathBuf,
+    /// [default: ./certs, or $XDG_DATA_HOME/h2push/certs when ./certs cannot be made]
+    #[arg(long, value_name = "DIR")]
+    pub certs_dir: Option<PathBuf>,
 
     /// Also serve cleartext on ADDR: HTTP/1.1, and HTTP/2 for clients with prior knowledge
     /// (`nghttp http://…`, h2load). `--h2c` is the old name
-    #[arg(long, alias = "h2c", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    #[arg(long, alias = "h2c", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080", value_parser = crate::usage::parse_listen)]
     pub http: Option<SocketAddr>,
 
     /// Serve symlinks whose target is outside the served directory (refused by default)
@@ -163,6 +168,22 @@ pub struct ServeArgs {
     #[arg(long)]
     pub live_reload: bool,
 
+    /// Single-page apps: a GET or HEAD that accepts text/html (a browser navigation) and would
+    /// be 404 gets this page, with 200 (a path under DIR, e.g. index.html)
+    #[arg(long, value_name = "PAGE")]
+    pub fallback: Option<String>,
+
+    /// Add a response header on URL paths matching a glob: 'GLOB: Name: value', e.g.
+    /// '/assets/*: Cache-Control: max-age=31536000, immutable' (`*` crosses `/`; repeatable;
+    /// a later rule for the same header wins)
+    #[arg(long = "header", value_name = "RULE", value_parser = crate::files::rules::HeaderRule::parse)]
+    pub headers: Vec<crate::files::rules::HeaderRule>,
+
+    /// CORS for every origin: `Access-Control-Allow-Origin: *` on every response, and OPTIONS
+    /// preflights answered 204 (GET, HEAD, OPTIONS; request headers allowed as asked)
+    #[arg(long)]
+    pub cors: bool,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
@@ -194,7 +215,9 @@ pub struct CertArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Directory to scan, as `serve` would serve it [default: ./site, or the repository's site/]
+    /// Directory to scan, as `serve` would serve it, or one HTML file: that page, with ./site as
+    /// the root when the file is in it, else the file's directory [default: ./site, or the
+    /// repository's site/]
     pub dir: Option<PathBuf>,
 
     /// Pages to scan (URL paths like /docs/, or paths under DIR) [default: every *.html under DIR]
@@ -231,13 +254,17 @@ pub fn compare(args: CompareArgs) -> Result<()> {
     runtime(None)?.block_on(crate::compare::run(args))
 }
 
-/// Where `site/` is when no directory is given: the current directory's, else the repository's.
+/// Where `site/` is when no directory is given: the current directory's, else the repository's
+/// (the path compiled into the binary), which is said on stderr so nobody serves the demo site
+/// thinking it is theirs.
 fn default_site_dir() -> PathBuf {
     let local = PathBuf::from("site");
     if local.is_dir() {
         local
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("site")
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+        info!(dir = %repo.display(), "no ./site here: using the repository's demo site (give a DIR to serve another)");
+        repo
     }
 }
 
@@ -281,6 +308,13 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         config.server_header = None;
     }
     config.feed = feed_config(args)?;
+    config.rules.fallback = args
+        .fallback
+        .as_deref()
+        .map(|page| fallback_path(&config.root, page))
+        .transpose()?;
+    config.rules.headers = args.headers.clone();
+    config.rules.cors = args.cors;
     config.live_reload = args.live_reload;
     let defaults = Limits::default();
     config.limits = Limits {
@@ -301,6 +335,18 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
     Ok(config)
+}
+
+/// The URL path of the `--fallback` page, which must be a file under the root.
+fn fallback_path(root: &Path, page: &str) -> Result<String> {
+    let rel = page.trim_start_matches('/');
+    if !root.join(rel).is_file() || rel.split('/').any(|s| s == "..") {
+        return Err(usage(format!(
+            "--fallback {page:?}: no such file in {}",
+            root.display()
+        )));
+    }
+    Ok(crate::files::path::url_path(rel.split('/'), false))
 }
 
 /// The change feed's settings; the prefix must be a plain absolute directory path.
@@ -351,9 +397,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             key: key.clone(),
         },
         _ => {
-            let (paths, created) = tls::ensure_certs(&args.certs_dir)?;
+            let (dir, paths, created) = certs(args.certs_dir.as_deref())?;
             if created {
-                info!(dir = %args.certs_dir.display(), "created a local CA and a localhost certificate");
+                info!(dir = %dir.display(), "created a local CA and a localhost certificate");
             }
             paths
         }
@@ -456,6 +502,45 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// The certificate set for `serve`: in `--certs-dir`, else `./certs`, else (a read-only working
+/// directory) the per-user data directory, said on stderr. Returns the directory used.
+fn certs(dir: Option<&Path>) -> Result<(PathBuf, tls::CertPaths, bool)> {
+    let hint = "give a writable directory with --certs-dir DIR, or --cert and --key";
+    if let Some(dir) = dir {
+        let (paths, created) =
+            tls::ensure_certs(dir).map_err(|e| anyhow::anyhow!("{e:#} ({hint})"))?;
+        return Ok((dir.to_path_buf(), paths, created));
+    }
+    let local = Path::new("certs");
+    let local_err = match tls::ensure_certs(local) {
+        Ok((paths, created)) => return Ok((local.to_path_buf(), paths, created)),
+        Err(e) => e,
+    };
+    let Some(user) = user_certs_dir() else {
+        return Err(anyhow::anyhow!("{local_err:#} ({hint})"));
+    };
+    match tls::ensure_certs(&user) {
+        Ok((paths, created)) => {
+            info!(dir = %user.display(), cause = %format!("{local_err:#}"), "./certs is not writable: using the per-user certificate directory");
+            Ok((user, paths, created))
+        }
+        Err(e) => Err(anyhow::anyhow!("{local_err:#}; and {e:#} ({hint})")),
+    }
+}
+
+/// `$XDG_DATA_HOME/h2push/certs`, or `~/.local/share/h2push/certs`.
+fn user_certs_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".local/share"))
+        })?;
+    Some(data.join("h2push/certs"))
+}
+
 fn display_host(addr: SocketAddr) -> String {
     if addr.ip().is_loopback() {
         format!("localhost:{}", addr.port())
@@ -523,7 +608,8 @@ pub fn cert(args: CertArgs) -> Result<()> {
 /// `h2push scan`: builds the same [`Config`] `serve` would, scans, prints the table or JSON.
 pub fn scan(args: ScanArgs) -> Result<()> {
     use crate::push::scan::{self, Pages};
-    let mut config = Config::new(site_root(args.dir.as_ref(), "scan")?);
+    let (root, file) = scan_root(args.dir.as_ref())?;
+    let mut config = Config::new(root);
     config.follow_symlinks = args.follow_symlinks;
     config.push.push = args.push.on();
     config.push.max_assets = args.push_max_assets;
@@ -532,7 +618,10 @@ pub fn scan(args: ScanArgs) -> Result<()> {
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
         .ok_or_else(|| usage(format!("--origin {:?} is not an http(s) URL", args.origin)))?;
-    let pages = if args.pages.is_empty() {
+    let pages = if let Some(file) = file {
+        let page = scan::page_url_path(&config, &file.to_string_lossy()).map_err(usage)?;
+        Pages::These(vec![page])
+    } else if args.pages.is_empty() {
         Pages::All
     } else {
         let pages = args
@@ -558,6 +647,24 @@ pub fn scan(args: ScanArgs) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing the report"),
     }
+}
+
+/// The root `scan DIR` scans, and the page when DIR is an HTML file: the root is ./site when
+/// the file is inside it (so absolute links resolve as served), else the file's directory.
+fn scan_root(dir: Option<&PathBuf>) -> Result<(PathBuf, Option<PathBuf>)> {
+    let Some(file) = dir.filter(|d| d.is_file()) else {
+        return Ok((site_root(dir, "scan")?, None));
+    };
+    let file = file
+        .canonicalize()
+        .map_err(|e| usage(format!("cannot scan {}: {e}", file.display())))?;
+    let site = Path::new("site").canonicalize().ok();
+    let root = match site.filter(|s| file.starts_with(s)) {
+        Some(site) => site,
+        None => file.parent().unwrap_or(Path::new("/")).to_path_buf(),
+    };
+    let page = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+    Ok((root, Some(page)))
 }
 
 /// The runtime for `serve`, with `--threads` workers.
@@ -587,7 +694,7 @@ mod tests {
         assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("3").is_err());
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5h").is_err());
     }

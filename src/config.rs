@@ -246,6 +246,8 @@ pub struct Config {
     pub live_reload: bool,
     /// The `Server` header on every response; `None` with `--no-server-header`.
     pub server_header: Option<http::HeaderValue>,
+    /// `--fallback`, `--header`, `--cors`.
+    pub rules: crate::files::rules::SiteRules,
 }
 
 impl Config {
@@ -263,6 +265,7 @@ impl Config {
                 "h2push/",
                 env!("CARGO_PKG_VERSION")
             ))),
+            rules: Default::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ use h2push::cli::{self, Cli, Command, ServeArgs, UsageError};
 fn main() {
     let cli = Cli::parse();
     init_logging();
-    let result = match cli.command.unwrap_or_else(Command::default_serve) {
+    let result = match cli.into_command() {
         Command::Cert(args) => cli::cert(args),
         Command::Scan(args) => cli::scan(args),
         Command::Compare(args) => cli::compare(*args),
@@ -40,11 +40,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
+/// Logs to stderr, coloured only for a terminal and when `NO_COLOR` is unset (no escape codes
+/// in a file, a pipe or journald).
 fn init_logging() {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal()
+        && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
 }

@@ -13,12 +13,18 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
 }
 
-/// Parses `10s`, `500ms`, `2m` or a bare number of seconds.
+/// Parses `10s`, `500ms` or `2m`. A bare number other than 0 is refused with the units it could
+/// mean: `--rtt 50` read as seconds once made a 50 ms emulation wait 50 s.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (number, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => s.split_at(i),
-        None => (s, "s"),
+        None if s.parse::<f64>() == Ok(0.0) => return Ok(Duration::ZERO),
+        None => {
+            return Err(format!(
+                "`{s}` needs a unit: {s}ms or {s}s (units: ms, s, m)"
+            ))
+        }
     };
     let n: f64 = number
         .parse()
@@ -30,4 +36,56 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
     };
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// Parses a listening address: `127.0.0.1:8443`, `[::1]:8443`, a host name with a port
+/// (`localhost:8443`, resolved; its first address is used), or a port alone (`8443` or
+/// `:8443`), which keeps the default host 127.0.0.1 so a port change never opens the server to
+/// the network; `0.0.0.0:8443` does that on purpose.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+    let s = s.trim();
+    let port_only = s.strip_prefix(':').unwrap_or(s);
+    if !port_only.is_empty() && port_only.bytes().all(|b| b.is_ascii_digit()) {
+        let port: u16 = port_only
+            .parse()
+            .map_err(|_| format!("`{s}`: port must be 0 to 65535"))?;
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !s.contains(':') {
+        return Err(format!("`{s}` has no port (try {s}:8443 or 8443)"));
+    }
+    s.to_socket_addrs()
+        .map_err(|e| format!("`{s}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{s}`: the name has no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let ok = |s: &str| parse_listen(s).unwrap().to_string();
+        assert_eq!(ok("8443"), "127.0.0.1:8443");
+        assert_eq!(ok(":8443"), "127.0.0.1:8443");
+        assert_eq!(ok("0.0.0.0:80"), "0.0.0.0:80");
+        assert_eq!(ok("[::1]:8443"), "[::1]:8443");
+        assert!(parse_listen("localhost:8443").unwrap().ip().is_loopback());
+        for bad in ["", ":", "70000", "localhost", "no such host:1", "1.2.3.4:x"] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bare_numbers_need_a_unit() {
+        let err = parse_duration("50").unwrap_err();
+        assert!(err.contains("50ms"), "{err}");
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+    }
 }

@@ -10,6 +10,7 @@ pub mod headers;
 pub mod live_reload;
 pub mod path;
 pub mod response;
+pub mod rules;
 
 use std::fs::{File, Metadata};
 use std::io;

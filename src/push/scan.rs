@@ -418,7 +418,9 @@ pub fn render_table(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  skipped {} (in {}): {}",
-                skipped.url, skipped.found_in, skipped.reason
+                site_path(&report.origin, &skipped.url),
+                skipped.found_in,
+                skipped.reason
             );
         }
         out.push('\n');
@@ -426,6 +428,15 @@ pub fn render_table(report: &Report) -> String {
     out.push_str(&summary_line(report));
     out.push('\n');
     out
+}
+
+/// A same-origin URL as the site path it names (`/css/x.css`, as the table's assets are shown);
+/// other URLs as they are.
+fn site_path<'a>(origin: &str, url: &'a str) -> &'a str {
+    match url.strip_prefix(origin.trim_end_matches('/')) {
+        Some(path) if path.starts_with('/') => path,
+        _ => url,
+    }
 }
 
 /// `scanned 3 pages in 4.2 ms (2 threads): 12 assets (7 distinct), 10 push, 2 hint, 1 skipped`.

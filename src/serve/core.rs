@@ -57,10 +57,21 @@ pub struct Page {
     pub may_push: bool,
 }
 
-/// Answers a request: the change feed's endpoints first, then files. File-system work runs on
-/// the blocking pool; a long poll waits here (the transport drops this future when the client
-/// goes).
+/// Answers a request: a CORS preflight, the change feed's endpoints, then files, with the
+/// site's `--header`/`--cors` headers added. File-system work runs on the blocking pool; a long
+/// poll waits here (the transport drops this future when the client goes).
 pub async fn answer(state: &Arc<State>, ask: Ask) -> Answer {
+    let rules = &state.config.rules;
+    let path = ask.path().to_owned();
+    let mut answer = match rules.preflight(&ask.method, &ask.headers) {
+        Some(head) => Answer::plain(stamp(Reply::new(head, Body::Empty), &state.config)),
+        None => answer_unruled(state, ask).await,
+    };
+    rules.apply(&mut answer.reply.head, &path);
+    answer
+}
+
+async fn answer_unruled(state: &Arc<State>, ask: Ask) -> Answer {
     let config = &state.config;
     if let Some(endpoint) = events::route(state.changes.as_ref(), &config.feed, ask.path()) {
         let event_stream = endpoint.is_event_stream();
@@ -109,10 +120,9 @@ pub fn from_memory(
     if method != Method::GET && method != Method::HEAD {
         return None;
     }
-    let kept = state
-        .files
-        .lookup(target.split('?').next().unwrap_or("/"))?;
-    if is_plain(headers) {
+    let path = target.split('?').next().unwrap_or("/");
+    let kept = state.files.lookup(path)?;
+    let mut reply = if is_plain(headers) {
         // The common case, made cheap: the headers were built when the file was kept.
         let mut head = Response::new(());
         *head.headers_mut() = kept.full_head().clone();
@@ -128,13 +138,16 @@ pub fn from_memory(
         } else {
             reply
         };
-        return Some(stamp(reply, &state.config));
-    }
-    let resolved = files::decide_file(kept.open_file(), method, headers);
-    Some(stamp(
-        files::response::reply(resolved, method, &state.config),
-        &state.config,
-    ))
+        stamp(reply, &state.config)
+    } else {
+        let resolved = files::decide_file(kept.open_file(), method, headers);
+        stamp(
+            files::response::reply(resolved, method, &state.config),
+            &state.config,
+        )
+    };
+    state.config.rules.apply(&mut reply.head, path);
+    Some(reply)
 }
 
 /// A request without conditions or ranges: the answer is the whole file, 200.
@@ -169,7 +182,13 @@ impl Answer {
 /// pool.
 fn decide(state: &State, ask: &Ask) -> Answer {
     let config = &state.config;
-    let resolved = resolve_kept(state, &ask.method, &ask.target, &ask.headers);
+    let mut resolved = resolve_kept(state, &ask.method, &ask.target, &ask.headers);
+    if let (Resolved::NotFound(_), Some(fallback)) = (
+        &resolved,
+        config.rules.fallback_for(&ask.method, &ask.headers),
+    ) {
+        resolved = resolve_kept(state, &ask.method, fallback, &ask.headers);
+    }
     let page = match (&resolved, &ask.method) {
         (Resolved::File { file, range: None }, &Method::GET) if file.is_html => {
             Some((manifest(state, ask, file), true))

@@ -25,17 +25,19 @@ pub struct Served {
 
 impl Served {
     pub fn start(dir: &Path, extra: &[&str]) -> Served {
+        let mut args = vec!["serve", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"];
+        args.extend(extra);
+        Served::run(&args)
+    }
+
+    /// `h2push ARGS --certs-dir TMP`, as given: the arguments must make it listen on a free port.
+    pub fn run(args: &[&str]) -> Served {
         let certs = tempfile::TempDir::new().unwrap();
+        let extra = args;
         let mut child = Command::new(bin())
-            .args([
-                "serve",
-                dir.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--certs-dir",
-            ])
+            .args(args)
+            .arg("--certs-dir")
             .arg(certs.path())
-            .args(extra)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())

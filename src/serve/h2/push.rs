@@ -189,8 +189,11 @@ fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, conn: &Arc<C
                 let decided = tokio::task::spawn_blocking(move || {
                     let resolved =
                         core::resolve_kept(&state, &Method::GET, &target, &HeaderMap::new());
-                    core::reply_with_body(resolved, &Method::GET, &state.config)
-                        .map(|reply| core::stamp(reply, &state.config))
+                    core::reply_with_body(resolved, &Method::GET, &state.config).map(|reply| {
+                        let mut reply = core::stamp(reply, &state.config);
+                        state.config.rules.apply(&mut reply.head, &target);
+                        reply
+                    })
                 })
                 .await;
                 let reply = match decided {

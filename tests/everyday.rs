@@ -1,0 +1,340 @@
+//! Everyday use through the real binary (issue 13): the command line as a new user types it
+//! (`h2push DIR`, a port alone, durations with units, plain logs in a pipe, `scan FILE`, a
+//! read-only working directory), and the serving options users of other static servers expect.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::served::{bin, Served};
+use common::site;
+
+/// `h2push ARGS` in `dir`, killed after 10 s (a flag wrongly accepted starts a server).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if wait
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .is_err()
+        {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    out
+}
+
+/// curl over HTTP/2 trusting the server's CA: the response head and body as text.
+fn curl(served: &Served, args: &[&str], path: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--http2",
+            "--cacert",
+            served.ca.to_str().unwrap(),
+            "-D",
+            "-",
+        ])
+        .args(args)
+        .arg(served.url(path))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bare_command_serves_a_positional_dir_on_a_port_alone() {
+    let dir = site(&[("a.txt", b"from the bare command\n")]);
+    let d = dir.path().to_str().unwrap();
+    for listen in ["0", ":0", "localhost:0"] {
+        let served = Served::run(&[d, "--listen", listen]);
+        let text = curl(&served, &[], "/a.txt");
+        assert!(text.starts_with("HTTP/2 200"), "{listen}: {text}");
+        assert!(text.ends_with("from the bare command\n"), "{text}");
+    }
+}
+
+#[test]
+fn every_duration_flag_refuses_a_bare_number_and_names_the_unit() {
+    let dir = site(&[("a.txt", b"a")]);
+    let d = dir.path().to_str().unwrap();
+    for flag in [
+        "--send-stall-timeout",
+        "--handshake-timeout",
+        "--idle-timeout",
+        "--shutdown-grace",
+        "--sse-keep-alive",
+        "--poll-timeout",
+    ] {
+        let out = run_in(
+            dir.path(),
+            &["serve", d, "--listen", "127.0.0.1:0", flag, "50"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("50ms or 50s"), "{flag}: {stderr}");
+    }
+    let out = run_in(dir.path(), &["compare", "--rtt", "50"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("50ms or 50s"));
+}
+
+#[test]
+fn logs_have_no_colour_codes_when_stderr_is_a_pipe() {
+    let dir = site(&[("a.txt", b"a")]);
+    let certs = tempfile::TempDir::new().unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--certs-dir")
+        .arg(certs.path())
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("INFO"), "{line}");
+    assert!(!line.contains('\u{1b}'), "colour codes in a pipe: {line:?}");
+}
+
+#[test]
+fn scan_takes_a_file_and_prints_skipped_references_as_site_paths() {
+    let dir = site(&[
+        ("index.html", b"<link rel=stylesheet href=/missing.css>"),
+        ("other.html", b"<p>other</p>"),
+    ]);
+    let out = run_in(dir.path(), &["scan", "index.html"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("/index.html "), "{stdout}");
+    assert!(!stdout.contains("/other.html"), "{stdout}");
+    assert!(
+        stdout.contains("skipped /missing.css (in /index.html): not found"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scan_from_elsewhere_says_it_uses_the_repository_site() {
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let out = run_in(elsewhere.path(), &["scan"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("using the repository's demo site"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unwritable_certs_dir_falls_back_to_the_per_user_one() {
+    let dir = site(&[("a.txt", b"a")]);
+    // A file where ./certs would go: not a directory, even for root.
+    let cwd = site(&[("certs", b"not a directory")]);
+    let home = tempfile::TempDir::new().unwrap();
+    let spawn = |xdg: &std::path::Path| {
+        Command::new(bin())
+            .args([
+                "serve",
+                dir.path().to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .current_dir(cwd.path())
+            .env("XDG_DATA_HOME", xdg)
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = spawn(home.path());
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    while !seen.contains("serving") {
+        seen = lines.next().expect("it starts").unwrap();
+        if seen.contains("per-user") {
+            assert!(seen.contains(&home.path().display().to_string()), "{seen}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(home.path().join("h2push/certs/ca.pem").exists());
+
+    // Neither writable: the error names --certs-dir.
+    let blocked = home.path().join("blocked");
+    std::fs::write(&blocked, "a file").unwrap();
+    let out = spawn(&blocked).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--certs-dir"), "{stderr}");
+}
+
+/// A download held open by a client that stops reading keeps the first SIGINT waiting for the
+/// grace period; the second SIGINT quits at once with 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_ctrl_c_quits_at_once() {
+    let dir = site(&[("big.bin", &[7u8; 4 << 20])]);
+    let served = Served::start(dir.path(), &["--shutdown-grace", "60s"]);
+    let conn = served.connect(Some(16 * 1024)).await;
+    let req = http::Request::get(served.url("/big.bin")).body(()).unwrap();
+    let mut send = conn.send.clone().ready().await.unwrap();
+    let (response, _) = send.send_request(req, true).unwrap();
+    let _stalled = response.await.unwrap();
+    let pid = served.child.id() as i32;
+    let status = tokio::task::spawn_blocking(move || {
+        let mut served = served;
+        let wait = |served: &mut Served, ms: u64| {
+            for _ in 0..ms / 20 {
+                if let Some(status) = served.child.try_wait().unwrap() {
+                    return Some(status);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            None
+        };
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        assert!(
+            wait(&mut served, 500).is_none(),
+            "exited on the first SIGINT"
+        );
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        wait(&mut served, 2000).expect("second SIGINT did not quit within 2 s")
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn fallback_serves_the_page_for_missing_html_navigations_only() {
+    let dir = site(&[
+        ("index.html", b"<title>app shell</title>"),
+        ("404.html", b"not here"),
+    ]);
+    let served = Served::start(dir.path(), &["--fallback", "index.html"]);
+    let html = ["-H", "Accept: text/html,*/*;q=0.8"];
+    for args in [&html[..], &["--http1.1", html[0], html[1]]] {
+        let text = curl(&served, args, "/app/settings/profile");
+        assert!(text.starts_with("HTTP/") && text.contains(" 200"), "{text}");
+        assert!(text.ends_with("<title>app shell</title>"), "{text}");
+    }
+    // A script or an API call that finds nothing still gets 404.
+    let text = curl(&served, &["-H", "Accept: */*"], "/js/missing.js");
+    assert!(text.starts_with("HTTP/2 404"), "{text}");
+    let text = curl(&served, &["-X", "POST", html[0], html[1]], "/nothing");
+    assert!(!text.contains("app shell"), "{text}");
+
+    let out = run_in(
+        dir.path(),
+        &[
+            "serve",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--fallback",
+            "nope.html",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fallback \"nope.html\""));
+}
+
+#[test]
+fn header_rules_apply_by_path_glob_on_both_protocols() {
+    let dir = site(&[("assets/js/app.js", b"1"), ("index.html", b"<p>")]);
+    let served = Served::start(
+        dir.path(),
+        &[
+            "--header",
+            "/assets/*: Cache-Control: max-age=31536000, immutable",
+            "--header",
+            "/*.html: X-Frame-Options: DENY",
+        ],
+    );
+    for proto in ["--http2", "--http1.1"] {
+        let text = curl(&served, &[proto], "/assets/js/app.js").to_lowercase();
+        assert!(
+            text.contains("cache-control: max-age=31536000, immutable"),
+            "{text}"
+        );
+        assert!(!text.contains("x-frame-options"), "{text}");
+        // The second round (HTTP/1.1) is answered from the in-memory file cache.
+        let text = curl(&served, &[proto], "/index.html").to_lowercase();
+        assert!(text.contains("x-frame-options: deny"), "{text}");
+        assert!(!text.contains("immutable"), "{text}");
+    }
+    let out = run_in(dir.path(), &["serve", ".", "--header", "no-colon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must look like"));
+}
+
+#[test]
+fn cors_allows_every_origin_and_answers_preflights() {
+    let dir = site(&[("data.json", b"{}")]);
+    let served = Served::start(dir.path(), &["--cors"]);
+    let text = curl(
+        &served,
+        &["-H", "Origin: https://app.example"],
+        "/data.json",
+    )
+    .to_lowercase();
+    assert!(text.starts_with("http/2 200"), "{text}");
+    assert!(text.contains("access-control-allow-origin: *"), "{text}");
+    for proto in ["--http2", "--http1.1"] {
+        let text = curl(
+            &served,
+            &[
+                proto,
+                "-X",
+                "OPTIONS",
+                "-H",
+                "Origin: https://app.example",
+                "-H",
+                "Access-Control-Request-Method: GET",
+                "-H",
+                "Access-Control-Request-Headers: x-token, content-type",
+            ],
+            "/data.json",
+        )
+        .to_lowercase();
+        assert!(text.contains(" 204"), "{text}");
+        assert!(text.contains("access-control-allow-origin: *"), "{text}");
+        assert!(
+            text.contains("access-control-allow-methods: get, head, options"),
+            "{text}"
+        );
+        assert!(
+            text.contains("access-control-allow-headers: x-token, content-type"),
+            "{text}"
+        );
+        assert!(text.contains("access-control-max-age: 86400"), "{text}");
+    }
+    // Without --cors: no CORS headers.
+    let plain = Served::start(dir.path(), &[]);
+    let text = curl(&plain, &[], "/data.json").to_lowercase();
+    assert!(!text.contains("access-control"), "{text}");
+}
