@@ -149,9 +149,19 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
     pub push_max_assets: usize,
 
-    /// Most bytes of assets pushed per page (the rest are hinted)
+    /// Safety cap on the bytes of critical assets (stylesheets, fonts, scripts) pushed per page;
+    /// critical assets past it are hinted
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
     pub push_max_bytes: u64,
+
+    /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
+    /// critical ones; the rest are hinted
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
+    pub push_extra_bytes: u64,
+
+    /// Remember what each client received in a cookie (h2push-digest) and do not push what it has
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub push_digest: Switch,
     /// URL prefix of the change feed: PREFIXevents (Server-Sent Events) and PREFIXpoll (long-poll)
     #[arg(long, default_value = config::DEFAULT_FEED_PATH, value_name = "PREFIX")]
     pub feed_path: String,
@@ -244,6 +254,10 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
     pub push_max_bytes: u64,
 
+    /// Bytes of non-critical assets pushed per page, as for `serve`
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
+    pub push_extra_bytes: u64,
+
     /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them
     #[arg(long)]
     pub follow_symlinks: bool,
@@ -334,6 +348,8 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
     config.push.preload_headers = args.preload_headers.on();
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
+    config.push.extra_bytes = args.push_extra_bytes;
+    config.push.digest = args.push_digest.on();
     Ok(config)
 }
 
@@ -443,6 +459,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         preload_headers = push.preload_headers,
         push_max_assets = push.max_assets,
         push_max_bytes = push.max_bytes,
+        push_extra_bytes = push.extra_bytes,
+        push_digest = push.digest,
         "asset delivery"
     );
     if let Some(ca) = &cert_paths.ca {
@@ -614,6 +632,7 @@ pub fn scan(args: ScanArgs) -> Result<()> {
     config.push.push = args.push.on();
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
+    config.push.extra_bytes = args.push_extra_bytes;
     let origin = url::Url::parse(&args.origin)
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())

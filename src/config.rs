@@ -85,10 +85,19 @@ pub const HTML_CACHE_CONTROL: &str = "no-cache";
 /// Most PUSH_PROMISEs sent for one page; assets beyond it are still hinted.
 pub const DEFAULT_PUSH_MAX_ASSETS: usize = 16;
 
-/// Most bytes of assets pushed for one page. Pushing is a bet that the client lacks the asset;
-/// past about a megabyte the bet costs more than a round trip on most links. Assets beyond it
-/// are still hinted.
-pub const DEFAULT_PUSH_MAX_BYTES: u64 = 1024 * 1024;
+/// Safety cap on the bytes of critical assets (what the page needs to render) pushed for one
+/// page; critical assets past it are hinted. It is not what decides: a page needs its
+/// stylesheets and scripts whatever their size, and a cap below them (it was 1 MiB) left the
+/// reveal.js demo's 900 KB script to be discovered a round trip later, so push bought nothing.
+/// 8 MiB only stops absurd or hostile pages from pushing without end.
+pub const DEFAULT_PUSH_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Bytes of non-critical assets (images, async scripts, preloaded fetches) pushed for one page,
+/// on top of the critical ones; the rest are hinted. 64 KiB is the initial flow-control window
+/// of an HTTP/2 connection, and about what a fresh TCP connection (10 segments, doubling) carries
+/// in its first two or three round trips: what fits in the round trips the page takes anyway,
+/// without pushing megabytes of images the browser may never show.
+pub const DEFAULT_PUSH_EXTRA_BYTES: u64 = 64 * 1024;
 
 /// Default for [`DiscoveryLimits::max_html_bytes`]: pages are rarely bigger, and the preload
 /// scanner of a browser would not get further before the user sees something either.
@@ -135,7 +144,12 @@ pub struct PushConfig {
     /// Put the `Link: rel=preload` values on the page's own response too.
     pub preload_headers: bool,
     pub max_assets: usize,
+    /// Safety cap on critical bytes pushed per page ([`DEFAULT_PUSH_MAX_BYTES`]).
     pub max_bytes: u64,
+    /// Non-critical bytes pushed per page ([`DEFAULT_PUSH_EXTRA_BYTES`]).
+    pub extra_bytes: u64,
+    /// Keep a digest of what each client received in a cookie, and do not push what it has.
+    pub digest: bool,
     /// Bounds on what discovery parses.
     pub discovery: DiscoveryLimits,
 }
@@ -148,6 +162,8 @@ impl Default for PushConfig {
             preload_headers: true,
             max_assets: DEFAULT_PUSH_MAX_ASSETS,
             max_bytes: DEFAULT_PUSH_MAX_BYTES,
+            extra_bytes: DEFAULT_PUSH_EXTRA_BYTES,
+            digest: true,
             discovery: Default::default(),
         }
     }

@@ -29,7 +29,7 @@ fn push_site() -> tempfile::TempDir {
         ("css/base.css", b"html { margin: 0 }\n"),
         ("fonts/f.woff2", &[7u8; 3000]),
         ("img/bg.png", &[1u8; 500]),
-        ("img/logo.png", &[2u8; 200_000]),
+        ("img/logo.png", &[2u8; 60_000]),
         ("img/lazy.png", b"lazy"),
         ("js/app.js", b"console.log('app');\n"),
         ("other.html", b"<!doctype html><p>other"),
@@ -261,7 +261,7 @@ async fn the_budget_limits_promises_and_the_rest_is_hinted_with_nopush() {
 
     let dir = push_site();
     let mut cfg = config(dir.path());
-    cfg.push.max_bytes = 100_000; // everything but the 200 kB logo
+    cfg.push.extra_bytes = 10_000; // the 500 B background fits, the 60 kB logo does not
     let server = TestServer::start(cfg).await;
     let (load, _, _) = load_with_push(&server, "/").await;
     assert_eq!(load.pushed_paths(), EXPECTED[..5]);

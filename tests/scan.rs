@@ -159,7 +159,14 @@ fn json_lists_every_page_with_its_manifest_and_plan() {
 fn budget_flags_turn_pushes_into_hints_with_the_reason() {
     let dir = scan_site();
     let root = dir.path().to_str().unwrap();
-    let report = json(&[root, "/index.html", "--push-max-bytes", "10000"]);
+    let report = json(&[
+        root,
+        "/index.html",
+        "--push-max-bytes",
+        "1000",
+        "--push-extra-bytes",
+        "10000",
+    ]);
     let index = page(&report, "/index.html");
     let actions: Vec<(&str, &str)> = index["assets"]
         .as_array()
@@ -175,10 +182,10 @@ fn budget_flags_turn_pushes_into_hints_with_the_reason() {
     assert_eq!(
         actions,
         [
-            ("push", ""),
-            ("push", ""),
-            ("push", ""),
-            ("hint", "budget-bytes")
+            ("push", "critical"),
+            ("hint", "over-safety-cap"),
+            ("push", "critical"),
+            ("hint", "over-extra-budget")
         ]
     );
 
@@ -191,7 +198,7 @@ fn budget_flags_turn_pushes_into_hints_with_the_reason() {
         .collect();
     assert_eq!(
         reasons,
-        ["push", "budget-assets", "budget-assets", "budget-assets"]
+        ["critical", "budget-assets", "budget-assets", "budget-assets"]
     );
 }
 

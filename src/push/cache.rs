@@ -185,6 +185,7 @@ mod tests {
                 crossorigin: None,
                 found_in: "/css/site.css".into(),
                 size: 10,
+                critical: true,
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],

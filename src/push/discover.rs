@@ -391,6 +391,8 @@ impl Discovery<'_> {
             crossorigin: how.crossorigin,
             found_in: found_in.to_string(),
             size: at.size,
+            // Set in `finish`, from the most urgent class the asset was found as.
+            critical: false,
         };
         self.candidates.push((how.class, asset));
     }
@@ -409,7 +411,14 @@ impl Discovery<'_> {
     fn finish(mut self, page: String) -> Manifest {
         // Stable: discovery order survives within a class.
         self.candidates.sort_by_key(|(class, _)| *class);
-        let mut assets: Vec<Asset> = self.candidates.into_iter().map(|(_, a)| a).collect();
+        let mut assets: Vec<Asset> = self
+            .candidates
+            .into_iter()
+            .map(|(class, asset)| Asset {
+                critical: class <= Class::Module,
+                ..asset
+            })
+            .collect();
         let over = assets.split_off(assets.len().min(self.limits.max_assets));
         let origin = self.origin;
         self.skipped.extend(over.into_iter().map(|a| Skipped {

@@ -63,6 +63,10 @@ pub struct Asset {
     /// URL path of the page or of the CSS file that referenced it.
     pub found_in: String,
     pub size: u64,
+    /// The page needs it before it can render (stylesheets and their imports, their fonts,
+    /// blocking and deferred scripts, modules): pushed whole. Images, async scripts and
+    /// preloaded fetches are not.
+    pub critical: bool,
 }
 
 impl Asset {

@@ -9,13 +9,15 @@
 //!   [`manifest::Manifest`]: the ordered same-origin files worth pushing or hinting.
 //! - `cache` keeps manifests per page version; `pages` builds one per page version however many
 //!   requests ask at once (`flight`), within a bound on discoveries running.
-//! - `policy` decides push or hint for each asset, the same for `serve` and `scan`.
+//! - `policy` decides push or hint for each asset, the same for `serve` and `scan`; `digest` is
+//!   the cookie that tells it which asset versions a client already has.
 //! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command.
 //!
 //! The page-load comparer reuses `html` and `css` on downloaded bytes.
 
 pub mod cache;
 pub mod css;
+pub mod digest;
 pub mod discover;
 pub mod flight;
 pub mod hints;

@@ -62,8 +62,9 @@ pub struct AssetRow {
     pub found_in: String,
     /// `push` or `hint`.
     pub action: &'static str,
-    /// Why it is only hinted: a stable kebab-case code (`budget-bytes`, …), null when pushed.
-    pub reason: Option<&'static str>,
+    /// Why: a stable kebab-case code (`critical`, `fits-extra`, `over-extra-budget`,
+    /// `over-safety-cap`, …; see [`policy::PushReason`] and [`policy::HintReason`]).
+    pub reason: &'static str,
 }
 
 /// One page's manifest and plan.
@@ -262,7 +263,7 @@ fn scan_page(config: &Config, origin: &Url, page: &str) -> PageReport {
 /// The plan for one manifest, shaped for output: what `serve` does for a first request of
 /// the page on a connection that allows push.
 pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageReport {
-    let plan = policy::plan(manifest, &config.push, true, |_| false);
+    let plan = policy::plan(manifest, &config.push, true, |_| false, |_| false);
     let assets: Vec<AssetRow> = plan
         .iter()
         .map(|(asset, action)| AssetRow {
@@ -271,14 +272,8 @@ pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageRepo
             module: asset.module,
             size: asset.size,
             found_in: asset.found_in.clone(),
-            action: match action {
-                Action::Push => "push",
-                Action::Hint(_) => "hint",
-            },
-            reason: match action {
-                Action::Push => None,
-                Action::Hint(reason) => Some(reason_code(*reason)),
-            },
+            action: action.verb(),
+            reason: action.code(),
         })
         .collect();
     let pushed: Vec<&AssetRow> = assets.iter().filter(|a| a.action == "push").collect();
@@ -294,25 +289,14 @@ pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageRepo
     }
 }
 
-/// The kebab-case name serde gives a hint reason: stable for scripts.
-fn reason_code(reason: policy::HintReason) -> &'static str {
-    use policy::HintReason::*;
-    match reason {
-        PushOff => "push-off",
-        AlreadySent => "already-sent",
-        BudgetAssets => "budget-assets",
-        BudgetBytes => "budget-bytes",
-        Refused => "refused",
-    }
-}
-
 /// The reader's words for a reason code.
 fn reason_words(code: &str) -> &'static str {
-    use policy::HintReason::*;
-    [PushOff, AlreadySent, BudgetAssets, BudgetBytes, Refused]
+    let actions = (policy::PushReason::ALL.map(Action::Push).into_iter())
+        .chain(policy::HintReason::ALL.map(Action::Hint));
+    actions
         .into_iter()
-        .find(|r| reason_code(*r) == code)
-        .map_or("", |r| r.as_str())
+        .find(|a| a.code() == code)
+        .map_or("", |a| a.words())
 }
 
 fn summarize(pages: &[PageReport], not_scanned: usize, threads: usize, took: Duration) -> Summary {
@@ -376,10 +360,7 @@ pub fn render_table(report: &Report) -> String {
             .assets
             .iter()
             .map(|a| {
-                let action = match a.reason {
-                    None => a.action.to_owned(),
-                    Some(code) => format!("{} ({})", a.action, reason_words(code)),
-                };
+                let action = format!("{} ({})", a.action, reason_words(a.reason));
                 let dest = if a.module { "module" } else { a.dest };
                 [
                     a.path.clone(),
@@ -485,6 +466,7 @@ mod tests {
             crossorigin: (dest == Destination::Font).then(|| "anonymous".into()),
             found_in: found_in.into(),
             size,
+            critical: dest != Destination::Image,
         }
     }
 
@@ -541,9 +523,9 @@ mod tests {
         assert_eq!(
             actions,
             [
-                ("/css/site.css?v=1", "push", None),
-                ("/fonts/a.woff2", "push", None),
-                ("/img/big.png", "hint", Some("budget-bytes")),
+                ("/css/site.css?v=1", "push", "critical"),
+                ("/fonts/a.woff2", "push", "critical"),
+                ("/img/big.png", "hint", "over-extra-budget"),
             ]
         );
         assert_eq!(
@@ -555,7 +537,7 @@ mod tests {
         let mut off = config(1024 * 1024);
         off.push.push = false;
         let page = page_report("/index.html", &manifest(), &off);
-        assert!(page.assets.iter().all(|a| a.reason == Some("push-off")));
+        assert!(page.assets.iter().all(|a| a.reason == "push-off"));
     }
 
     #[test]
@@ -573,15 +555,15 @@ mod tests {
         );
         assert_eq!(
             lines[2],
-            "  /css/site.css?v=1  style   2.0 KiB  /index.html    push"
+            "  /css/site.css?v=1  style   2.0 KiB  /index.html    push (needed to render)"
         );
         assert_eq!(
             lines[3],
-            "  /fonts/a.woff2     font   29.3 KiB  /css/site.css  push"
+            "  /fonts/a.woff2     font   29.3 KiB  /css/site.css  push (needed to render)"
         );
         assert_eq!(
             lines[4],
-            "  /img/big.png       image   4.8 MiB  /index.html    hint (over the byte budget)"
+            "  /img/big.png       image   4.8 MiB  /index.html    hint (over the extra budget)"
         );
         assert_eq!(
             lines[5],
@@ -603,9 +585,9 @@ mod tests {
         assert_eq!(first["assets"][1]["found_in"], "/css/site.css");
         assert_eq!(first["assets"][1]["size"], 30_000);
         assert_eq!(first["assets"][0]["action"], "push");
-        assert!(first["assets"][0]["reason"].is_null());
+        assert_eq!(first["assets"][0]["reason"], "critical");
         assert_eq!(first["assets"][2]["action"], "hint");
-        assert_eq!(first["assets"][2]["reason"], "budget-bytes");
+        assert_eq!(first["assets"][2]["reason"], "over-extra-budget");
         assert_eq!(first["skipped"][0]["reason"], "other origin");
         assert_eq!(json["summary"]["pages"], 1);
         assert_eq!(json["summary"]["assets"], 3);
@@ -622,15 +604,9 @@ mod tests {
     }
 
     #[test]
-    fn reason_codes_are_what_serde_calls_them() {
-        use policy::HintReason::*;
-        for reason in [PushOff, AlreadySent, BudgetAssets, BudgetBytes, Refused] {
-            assert_eq!(
-                serde_json::to_value(reason).unwrap(),
-                reason_code(reason),
-                "{reason:?}"
-            );
-            assert_eq!(reason_words(reason_code(reason)), reason.as_str());
+    fn every_reason_code_has_words() {
+        for code in ["critical", "fits-extra", "in-client-digest", "over-safety-cap"] {
+            assert!(!reason_words(code).is_empty(), "{code}");
         }
     }
 }

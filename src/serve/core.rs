@@ -55,6 +55,9 @@ pub struct Page {
     pub assets: Arc<PageAssets>,
     /// Push only on a plain 200; a 304 still gets hints.
     pub may_push: bool,
+    /// The current ETag of each manifest asset (same order), for the push digest; empty when
+    /// `--push-digest off`, None for an asset that could not be opened.
+    pub etags: Vec<Option<String>>,
 }
 
 /// Answers a request: a CORS preflight, the change feed's endpoints, then files, with the
@@ -199,7 +202,19 @@ fn decide(state: &State, ask: &Ask) -> Answer {
         _ => None,
     };
     let page = page.and_then(|(assets, may_push)| {
-        (!assets.manifest.assets.is_empty()).then_some(Page { assets, may_push })
+        if assets.manifest.assets.is_empty() {
+            return None;
+        }
+        let etags = if config.push.digest {
+            asset_etags(state, &assets.manifest)
+        } else {
+            Vec::new()
+        };
+        Some(Page {
+            assets,
+            may_push,
+            etags,
+        })
     });
     match reply_with_body(resolved, &ask.method, config) {
         Ok(reply) => Answer {
@@ -223,6 +238,22 @@ fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {
         &ask.authority,
         file,
     )
+}
+
+/// The current ETag of each asset of a page: from memory when the file is kept, else from an
+/// open and fstat. Blocking; bounded by the manifest's asset limit.
+fn asset_etags(state: &State, manifest: &crate::push::manifest::Manifest) -> Vec<Option<String>> {
+    manifest
+        .assets
+        .iter()
+        .map(|asset| match state.files.lookup(&asset.file_path) {
+            Some(kept) => Some(kept.open_file().validators.etag),
+            None => match files::open_url_path(&state.config, &asset.file_path) {
+                Ok(files::Opened::File(file)) => Some(file.validators.etag),
+                _ => None,
+            },
+        })
+        .collect()
 }
 
 /// Resolves a request on the blocking pool, logs a server-side failure, and keeps a small file

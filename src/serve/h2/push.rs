@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use h2::server::{SendPushedResponse, SendResponse};
-use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, LINK, USER_AGENT};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, LINK, SET_COOKIE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Response};
 use tracing::debug;
 
 use super::{send, Conn};
+use crate::push::digest::{self, Digest};
 use crate::push::policy::{self, Action, HintReason};
 use crate::serve::access::{self, Proto, Sent};
 use crate::serve::core::{self, Ask, Page};
@@ -72,9 +73,24 @@ pub fn deliver_early(
 ) -> Early {
     let config = &conn.state.config.push;
     let may_push = page.may_push && conn.push.push.load(Ordering::Relaxed) != PUSH_REFUSED;
-    let mut plan = policy::plan(&page.assets.manifest, config, may_push, |p| {
-        conn.push.already_sent(p)
-    });
+    let manifest = &page.assets.manifest;
+    let client = if config.digest {
+        Digest::from_headers(&ask.headers)
+    } else {
+        Digest::default()
+    };
+    let versions = || manifest.assets.iter().zip(&page.etags);
+    let client_has: HashSet<&str> = versions()
+        .filter(|(a, etag)| etag.as_deref().is_some_and(|e| client.contains(&a.path, e)))
+        .map(|(a, _)| a.path.as_str())
+        .collect();
+    let mut plan = policy::plan(
+        manifest,
+        config,
+        may_push,
+        |p| conn.push.already_sent(p),
+        |a| client_has.contains(a.path.as_str()),
+    );
 
     if config.early_hints {
         if let Err(err) = respond.send_informational(page.assets.early_hints()) {
@@ -85,7 +101,7 @@ pub fn deliver_early(
     let mut early = Early::default();
     let mut refused = false;
     for (asset, action) in plan.iter_mut() {
-        if *action != Action::Push {
+        if !action.is_push() {
             continue;
         }
         if refused {
@@ -119,9 +135,20 @@ pub fn deliver_early(
     if config.preload_headers {
         let any_pushed = early.pushed > 0;
         for (i, (_, action)) in plan.iter().enumerate() {
-            let nopush = any_pushed && *action != Action::Push;
+            let nopush = any_pushed && !action.is_push();
             if let Some(v) = page.assets.link(i, nopush) {
                 response.headers_mut().append(LINK, v.clone());
+            }
+        }
+    }
+    if config.digest {
+        // Pushed or hinted, the client has (or is about to fetch) this version of each asset.
+        let received = versions().filter_map(|(a, etag)| Some(digest::entry(&a.path, etag.as_deref()?)));
+        let merged = client.merged(received);
+        if merged != client {
+            let secure = conn.scheme == http::uri::Scheme::HTTPS;
+            if let Ok(v) = http::HeaderValue::from_str(&merged.set_cookie(secure)) {
+                response.headers_mut().append(SET_COOKIE, v);
             }
         }
     }
