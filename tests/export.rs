@@ -1,0 +1,438 @@
+//! `h2push export` against the real servers: each Debian server (h2o, nginx, Caddy, Apache)
+//! is started with the generated configuration serving the repository's `site/` and a small
+//! site with a nested CSS chain (a.css @import b.css, which uses url(font.woff2)), and curl /
+//! nghttp check that every page URL gets exactly the Link values `export --format json`
+//! lists (and h2o pushes the preloads), while a plain asset gets none. Then `--check`.
+//!
+//! The servers are started as bench/lib/servers.sh starts them: a config in a temporary
+//! directory, one process (or worker), a loopback port. A test skips when its server is not
+//! installed, unless `H2PUSH_REQUIRE_INTEROP=1` (set by `.ci/run`).
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::served::bin;
+use common::{site, tool};
+use tempfile::TempDir;
+
+/// The repository's demo site.
+fn demo_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("site")
+}
+
+/// A site whose index needs a chain: the page → a.css → (@import) b.css → url(font.woff2),
+/// with a second page in a directory.
+fn chain_site() -> TempDir {
+    let dir = site(&[
+        (
+            "index.html",
+            b"<!doctype html><link rel=stylesheet href=/a.css><p>chain</p>",
+        ),
+        ("a.css", b"@import \"b.css\";\nbody { color: red }\n"),
+        (
+            "b.css",
+            b"@font-face { font-family: F; src: url(font.woff2) format(\"woff2\") }\n",
+        ),
+        ("font.woff2", &[0u8; 3000]),
+        ("docs/index.html", b"<!doctype html><script src=/app.js></script>"),
+        ("app.js", b"console.log(1)"),
+    ]);
+    readable_by_all(dir.path());
+    dir
+}
+
+/// Servers started as root drop to `nobody` (h2o) or `www-data` (Apache): temporary
+/// directories are 0700, so open them up.
+fn readable_by_all(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `h2push export DIR --format FORMAT ARGS…`, which must succeed.
+fn export(dir: &Path, format: &str, args: &[&str]) -> String {
+    let out = Command::new(bin())
+        .arg("export")
+        .arg(dir)
+        .args(["--format", format])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export {format}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Per page URL (file and directory forms), the Link values and which of them are pushed.
+struct Expected {
+    pages: Vec<(String, Vec<String>, Vec<String>)>,
+}
+
+fn expected(dir: &Path) -> Expected {
+    let json: serde_json::Value = serde_json::from_str(&export(dir, "json", &[])).unwrap();
+    let mut pages = Vec::new();
+    for page in json["pages"].as_array().unwrap() {
+        let links = page["links"].as_array().unwrap();
+        let values: Vec<String> = links
+            .iter()
+            .map(|l| l["link"].as_str().unwrap().to_owned())
+            .collect();
+        // h2o pushes rel=preload links without nopush; a modulepreload is not one.
+        let pushed: Vec<String> = links
+            .iter()
+            .filter(|l| l["action"] == "push" && l["module"] == false)
+            .map(|l| l["path"].as_str().unwrap().to_owned())
+            .collect();
+        for url in page["urls"].as_array().unwrap() {
+            pages.push((url.as_str().unwrap().to_owned(), values.clone(), pushed.clone()));
+        }
+    }
+    assert!(!pages.is_empty());
+    Expected { pages }
+}
+
+/// The Link values of a response, from curl's header dump: each field split at `, <`.
+fn link_values(headers: &str) -> Vec<String> {
+    headers
+        .lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("link").then(|| value.trim().to_owned())
+        })
+        .flat_map(|v| {
+            v.split(", <")
+                .map(|s| if s.starts_with('<') { s.to_owned() } else { format!("<{s}") })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn curl_headers(url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sk", "-D-", "-o", "/dev/null", url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {url}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.starts_with("HTTP/2 200") || text.starts_with("HTTP/1.1 200"),
+        "{url}: {text}"
+    );
+    text
+}
+
+/// Every page URL sends its links, in order; a stylesheet sends none.
+fn assert_links(base: &str, expected: &Expected, asset: &str) {
+    for (url, values, _) in &expected.pages {
+        let got = link_values(&curl_headers(&format!("{base}{url}")));
+        assert_eq!(&got, values, "Link values of {url}");
+    }
+    assert_eq!(
+        link_values(&curl_headers(&format!("{base}{asset}"))),
+        Vec::<String>::new(),
+        "{asset} is no page"
+    );
+}
+
+/// A server process started by a test, stopped (SIGTERM, then SIGKILL) when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Running {
+    /// Runs `program args` (from a config written in `dir`) and waits until `port` listens.
+    fn start(program: &str, args: &[&str], port: u16, dir: TempDir) -> Running {
+        let child = Command::new(program)
+            .args(args)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut running = Running { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = running.child.try_wait().unwrap() {
+                panic!("{program} exited ({status}): {}", running.log());
+            }
+            assert!(Instant::now() < deadline, "{program} did not listen: {}", running.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        running
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A work directory (readable by the servers' users) with a localhost certificate.
+fn work_dir() -> (TempDir, PathBuf, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    readable_by_all(dir.path());
+    h2push::tls::generate(dir.path()).unwrap();
+    let paths = h2push::tls::CertPaths::in_dir(dir.path());
+    (dir, paths.cert, paths.key)
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+/// h2o with the exported `paths:` as its host's.
+fn start_h2o(h2o: &str, root: &Path) -> Running {
+    let (dir, cert, key) = work_dir();
+    let port = free_port();
+    let paths = export(root, "h2o", &[]);
+    let conf = format!(
+        "num-threads: 1\nerror-log: {log}\nlisten:\n  host: 127.0.0.1\n  port: {port}\n  ssl:\n    \
+         certificate-file: {cert}\n    key-file: {key}\n    ocsp-update-interval: 0\n\
+         hosts:\n  default:\n{paths}",
+        log = dir.path().join("stderr").display(),
+        cert = cert.display(),
+        key = key.display(),
+        paths = indent(&paths, "    "),
+    );
+    std::fs::write(dir.path().join("h2o.conf"), conf).unwrap();
+    let conf = dir.path().join("h2o.conf");
+    Running::start(h2o, &["-c", conf.to_str().unwrap()], port, dir)
+}
+
+/// What nghttp saw promised for `url`, in order.
+fn promised(nghttp: &str, url: &str) -> Vec<String> {
+    let out = Command::new(nghttp).args(["-nv", url]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut last_path = String::new();
+    let mut promised = Vec::new();
+    for line in text.lines() {
+        if let Some(path) = line.split(" :path: ").nth(1) {
+            last_path = path.to_owned();
+        } else if line.contains("recv PUSH_PROMISE frame") {
+            promised.push(last_path.clone());
+        }
+    }
+    promised
+}
+
+#[test]
+fn h2o_sends_and_pushes_the_exported_links() {
+    let (Some(h2o), Some(nghttp), Some(_curl)) = (tool("h2o"), tool("nghttp"), tool("curl"))
+    else {
+        return;
+    };
+    let chain = chain_site();
+    for (root, asset) in sites(&chain) {
+        let expected = expected(&root);
+        let server = start_h2o(&h2o, &root);
+        let base = format!("https://127.0.0.1:{}", server.port);
+        assert_links(&base, &expected, asset);
+        for (url, _, pushed) in &expected.pages {
+            assert_eq!(&promised(&nghttp, &format!("{base}{url}")), pushed, "pushes of {url}");
+        }
+    }
+}
+
+/// The two sites every server serves, each with a file that is no page.
+fn sites(chain: &TempDir) -> [(PathBuf, &'static str); 2] {
+    [(demo_site(), "/css/site.css"), (chain.path().to_owned(), "/a.css")]
+}
+
+#[test]
+fn the_chain_site_links_the_whole_css_chain() {
+    let chain = chain_site();
+    let expected = expected(chain.path());
+    let index = expected.pages.iter().find(|(url, _, _)| url == "/").unwrap();
+    assert_eq!(
+        index.1,
+        [
+            "</b.css>; rel=preload; as=style",
+            "</a.css>; rel=preload; as=style",
+            "</font.woff2>; rel=preload; as=font; crossorigin",
+        ]
+    );
+    assert_eq!(index.2, ["/b.css", "/a.css", "/font.woff2"]);
+}
+
+/// nginx with the exported include in its server block, as bench/lib/servers.sh runs it
+/// (one process here: `master_process off`).
+fn start_nginx(nginx: &str, root: &Path) -> Running {
+    let (dir, cert, key) = work_dir();
+    let port = free_port();
+    std::fs::write(dir.path().join("links.conf"), export(root, "nginx", &[])).unwrap();
+    let d = dir.path().display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/stderr warn;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+         server {{\n    listen 127.0.0.1:{port} ssl http2;\n    ssl_certificate {cert};\n    \
+         ssl_certificate_key {key};\n    root {root};\n    include {d}/links.conf;\n  }}\n}}\n",
+        cert = cert.display(),
+        key = key.display(),
+        root = root.display(),
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+    let conf = dir.path().join("nginx.conf");
+    let prefix = format!("{d}/");
+    Running::start(
+        nginx,
+        &["-e", &format!("{d}/stderr"), "-p", &prefix, "-c", conf.to_str().unwrap()],
+        port,
+        dir,
+    )
+}
+
+#[test]
+fn nginx_sends_the_exported_links() {
+    let (Some(nginx), Some(_curl)) = (tool("nginx"), tool("curl")) else {
+        return;
+    };
+    let chain = chain_site();
+    for (root, asset) in sites(&chain) {
+        let server = start_nginx(&nginx, &root);
+        assert_links(&format!("https://127.0.0.1:{}", server.port), &expected(&root), asset);
+    }
+}
+
+/// Caddy over cleartext HTTP with the exported snippet in its site block.
+fn start_caddy(caddy: &str, root: &Path) -> Running {
+    let (dir, _, _) = work_dir();
+    let port = free_port();
+    let conf = format!(
+        "{{\n  admin off\n  auto_https off\n}}\nhttp://127.0.0.1:{port} {{\n  root * {root}\n  \
+         file_server\n{snippet}}}\n",
+        root = root.display(),
+        snippet = indent(&export(root, "caddy", &[]), "  "),
+    );
+    std::fs::write(dir.path().join("Caddyfile"), conf).unwrap();
+    let conf = dir.path().join("Caddyfile");
+    Running::start(
+        caddy,
+        &["run", "--adapter", "caddyfile", "--config", conf.to_str().unwrap()],
+        port,
+        dir,
+    )
+}
+
+#[test]
+fn caddy_sends_the_exported_links() {
+    let (Some(caddy), Some(_curl)) = (tool("caddy"), tool("curl")) else {
+        return;
+    };
+    let chain = chain_site();
+    for (root, asset) in sites(&chain) {
+        let server = start_caddy(&caddy, &root);
+        assert_links(&format!("http://127.0.0.1:{}", server.port), &expected(&root), asset);
+    }
+}
+
+/// Apache in the foreground (-X) over cleartext HTTP with the exported blocks.
+fn start_apache(apache: &str, root: &Path) -> Running {
+    let (dir, _, _) = work_dir();
+    let port = free_port();
+    std::fs::write(dir.path().join("links.conf"), export(root, "apache", &[])).unwrap();
+    let d = dir.path().display();
+    let modules = "/usr/lib/apache2/modules";
+    let conf = format!(
+        "ServerRoot {d}\nServerName localhost\nListen 127.0.0.1:{port}\nPidFile {d}/httpd.pid\n\
+         ErrorLog {d}/stderr\nUser nobody\nGroup nogroup\n\
+         LoadModule mpm_event_module {modules}/mod_mpm_event.so\n\
+         LoadModule authz_core_module {modules}/mod_authz_core.so\n\
+         LoadModule dir_module {modules}/mod_dir.so\n\
+         LoadModule mime_module {modules}/mod_mime.so\n\
+         LoadModule headers_module {modules}/mod_headers.so\n\
+         TypesConfig /etc/mime.types\nDocumentRoot {root}\nDirectoryIndex index.html\n\
+         <Directory {root}>\n  Require all granted\n</Directory>\nInclude {d}/links.conf\n",
+        root = root.display(),
+    );
+    std::fs::write(dir.path().join("httpd.conf"), conf).unwrap();
+    let conf = dir.path().join("httpd.conf");
+    Running::start(apache, &["-X", "-f", conf.to_str().unwrap()], port, dir)
+}
+
+#[test]
+fn apache_sends_the_exported_links() {
+    let (Some(apache), Some(_curl)) = (tool("apache2"), tool("curl")) else {
+        return;
+    };
+    let chain = chain_site();
+    for (root, asset) in sites(&chain) {
+        let server = start_apache(&apache, &root);
+        assert_links(&format!("http://127.0.0.1:{}", server.port), &expected(&root), asset);
+    }
+}
+
+fn run_check(dir: &Path, file: &Path) -> (i32, String) {
+    let out = Command::new(bin())
+        .arg("export")
+        .arg(dir)
+        .args(["--format", "netlify", "--check"])
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_says_whether_the_written_file_is_current() {
+    let chain = chain_site();
+    let out = TempDir::new().unwrap();
+    let file = out.path().join("_headers");
+    let (code, err) = run_check(chain.path(), &file);
+    assert_eq!(code, 1, "a missing file is stale: {err}");
+    assert!(err.contains("does not exist"), "{err}");
+
+    export(chain.path(), "netlify", &["-o", file.to_str().unwrap()]);
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(written, export(chain.path(), "netlify", &[]), "-o writes what stdout gets");
+    assert!(written.contains("/docs/\n  Link: </app.js>; rel=preload; as=script\n"), "{written}");
+    let (code, err) = run_check(chain.path(), &file);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("export is current"), "{err}");
+
+    // The site changes: the page now needs another script.
+    std::fs::write(
+        chain.path().join("docs/index.html"),
+        "<!doctype html><script src=/app.js></script><script src=/b.js></script>",
+    )
+    .unwrap();
+    std::fs::write(chain.path().join("b.js"), "1").unwrap();
+    let (code, err) = run_check(chain.path(), &file);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is stale (first difference on line"), "{err}");
+}
