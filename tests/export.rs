@@ -38,7 +38,10 @@ fn chain_site() -> TempDir {
             b"@font-face { font-family: F; src: url(font.woff2) format(\"woff2\") }\n",
         ),
         ("font.woff2", &[0u8; 3000]),
-        ("docs/index.html", b"<!doctype html><script src=/app.js></script>"),
+        (
+            "docs/index.html",
+            b"<!doctype html><script src=/app.js></script>",
+        ),
         ("app.js", b"console.log(1)"),
     ]);
     readable_by_all(dir.path());
@@ -82,7 +85,10 @@ fn expected(dir: &Path) -> Expected {
 fn expected_h2o(dir: &Path) -> Expected {
     expected_as(dir, |link, value| {
         if link["module"] == true && link["action"] == "push" {
-            format!("{}; crossorigin", value.replace("rel=modulepreload", "rel=preload; as=script"))
+            format!(
+                "{}; crossorigin",
+                value.replace("rel=modulepreload", "rel=preload; as=script")
+            )
         } else {
             value.to_owned()
         }
@@ -105,7 +111,11 @@ fn expected_as(dir: &Path, value: impl Fn(&serde_json::Value, &str) -> String) -
             .map(|l| l["path"].as_str().unwrap().to_owned())
             .collect();
         for url in page["urls"].as_array().unwrap() {
-            pages.push((url.as_str().unwrap().to_owned(), values.clone(), pushed.clone()));
+            pages.push((
+                url.as_str().unwrap().to_owned(),
+                values.clone(),
+                pushed.clone(),
+            ));
         }
     }
     assert!(!pages.is_empty());
@@ -118,11 +128,18 @@ fn link_values(headers: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("link").then(|| value.trim().to_owned())
+            name.eq_ignore_ascii_case("link")
+                .then(|| value.trim().to_owned())
         })
         .flat_map(|v| {
             v.split(", <")
-                .map(|s| if s.starts_with('<') { s.to_owned() } else { format!("<{s}") })
+                .map(|s| {
+                    if s.starts_with('<') {
+                        s.to_owned()
+                    } else {
+                        format!("<{s}")
+                    }
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -180,7 +197,11 @@ impl Running {
             if let Some(status) = running.child.try_wait().unwrap() {
                 panic!("{program} exited ({status}): {}", running.log());
             }
-            assert!(Instant::now() < deadline, "{program} did not listen: {}", running.log());
+            assert!(
+                Instant::now() < deadline,
+                "{program} did not listen: {}",
+                running.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         running
@@ -263,8 +284,7 @@ fn promised(nghttp: &str, url: &str) -> Vec<String> {
 
 #[test]
 fn h2o_sends_and_pushes_the_exported_links() {
-    let (Some(h2o), Some(nghttp), Some(_curl)) = (tool("h2o"), tool("nghttp"), tool("curl"))
-    else {
+    let (Some(h2o), Some(nghttp), Some(_curl)) = (tool("h2o"), tool("nghttp"), tool("curl")) else {
         return;
     };
     let chain = chain_site();
@@ -274,21 +294,32 @@ fn h2o_sends_and_pushes_the_exported_links() {
         let base = format!("https://127.0.0.1:{}", server.port);
         assert_links(&base, &expected, asset);
         for (url, _, pushed) in &expected.pages {
-            assert_eq!(&promised(&nghttp, &format!("{base}{url}")), pushed, "pushes of {url}");
+            assert_eq!(
+                &promised(&nghttp, &format!("{base}{url}")),
+                pushed,
+                "pushes of {url}"
+            );
         }
     }
 }
 
 /// The two sites every server serves, each with a file that is no page.
 fn sites(chain: &TempDir) -> [(PathBuf, &'static str); 2] {
-    [(demo_site(), "/css/site.css"), (chain.path().to_owned(), "/a.css")]
+    [
+        (demo_site(), "/css/site.css"),
+        (chain.path().to_owned(), "/a.css"),
+    ]
 }
 
 #[test]
 fn the_chain_site_links_the_whole_css_chain() {
     let chain = chain_site();
     let expected = expected(chain.path());
-    let index = expected.pages.iter().find(|(url, _, _)| url == "/").unwrap();
+    let index = expected
+        .pages
+        .iter()
+        .find(|(url, _, _)| url == "/")
+        .unwrap();
     assert_eq!(
         index.1,
         [
@@ -323,7 +354,14 @@ fn start_nginx(nginx: &str, root: &Path) -> Running {
     let prefix = format!("{d}/");
     Running::start(
         nginx,
-        &["-e", &format!("{d}/stderr"), "-p", &prefix, "-c", conf.to_str().unwrap()],
+        &[
+            "-e",
+            &format!("{d}/stderr"),
+            "-p",
+            &prefix,
+            "-c",
+            conf.to_str().unwrap(),
+        ],
         port,
         dir,
     )
@@ -337,7 +375,11 @@ fn nginx_sends_the_exported_links() {
     let chain = chain_site();
     for (root, asset) in sites(&chain) {
         let server = start_nginx(&nginx, &root);
-        assert_links(&format!("https://127.0.0.1:{}", server.port), &expected(&root), asset);
+        assert_links(
+            &format!("https://127.0.0.1:{}", server.port),
+            &expected(&root),
+            asset,
+        );
     }
 }
 
@@ -355,7 +397,13 @@ fn start_caddy(caddy: &str, root: &Path) -> Running {
     let conf = dir.path().join("Caddyfile");
     Running::start(
         caddy,
-        &["run", "--adapter", "caddyfile", "--config", conf.to_str().unwrap()],
+        &[
+            "run",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            conf.to_str().unwrap(),
+        ],
         port,
         dir,
     )
@@ -369,7 +417,11 @@ fn caddy_sends_the_exported_links() {
     let chain = chain_site();
     for (root, asset) in sites(&chain) {
         let server = start_caddy(&caddy, &root);
-        assert_links(&format!("http://127.0.0.1:{}", server.port), &expected(&root), asset);
+        assert_links(
+            &format!("http://127.0.0.1:{}", server.port),
+            &expected(&root),
+            asset,
+        );
     }
 }
 
@@ -405,7 +457,11 @@ fn apache_sends_the_exported_links() {
     let chain = chain_site();
     for (root, asset) in sites(&chain) {
         let server = start_apache(&apache, &root);
-        assert_links(&format!("http://127.0.0.1:{}", server.port), &expected(&root), asset);
+        assert_links(
+            &format!("http://127.0.0.1:{}", server.port),
+            &expected(&root),
+            asset,
+        );
     }
 }
 
@@ -434,8 +490,15 @@ fn check_says_whether_the_written_file_is_current() {
 
     export(chain.path(), "netlify", &["-o", file.to_str().unwrap()]);
     let written = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(written, export(chain.path(), "netlify", &[]), "-o writes what stdout gets");
-    assert!(written.contains("/docs/\n  Link: </app.js>; rel=preload; as=script\n"), "{written}");
+    assert_eq!(
+        written,
+        export(chain.path(), "netlify", &[]),
+        "-o writes what stdout gets"
+    );
+    assert!(
+        written.contains("/docs/\n  Link: </app.js>; rel=preload; as=script\n"),
+        "{written}"
+    );
     let (code, err) = run_check(chain.path(), &file);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("export is current"), "{err}");

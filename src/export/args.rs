@@ -93,10 +93,7 @@ fn check(file: &Path, text: &str) -> Result<()> {
             info!(file = %file.display(), "export is current");
             Ok(())
         }
-        Check::Missing => bail!(
-            "{} does not exist: write it with -o {0}",
-            file.display()
-        ),
+        Check::Missing => bail!("{} does not exist: write it with -o {0}", file.display()),
         Check::Stale(line) => bail!(
             "{} is stale{}: regenerate it with the same flags and -o {0}",
             file.display(),

@@ -70,6 +70,9 @@ mod tests {
 
     #[test]
     fn braces_and_quotes_are_escaped() {
-        assert_eq!(quote("<a?x={y}>; type=\"t\""), r#""<a?x=\{y\}>; type=\"t\"""#);
+        assert_eq!(
+            quote("<a?x={y}>; type=\"t\""),
+            r#""<a?x=\{y\}>; type=\"t\"""#
+        );
     }
 }

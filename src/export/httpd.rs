@@ -25,7 +25,11 @@ pub fn render(export: &Export) -> String {
         let _ = writeln!(out, "<Location {}>", quote(&page.page));
         for value in values {
             // mod_headers reads `%` as the start of a format specifier; `%%` is a `%`.
-            let _ = writeln!(out, "    Header add Link {}", quote(&value.replace('%', "%%")));
+            let _ = writeln!(
+                out,
+                "    Header add Link {}",
+                quote(&value.replace('%', "%%"))
+            );
         }
         out.push_str("</Location>\n");
     }

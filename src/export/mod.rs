@@ -11,8 +11,8 @@
 
 pub mod args;
 mod caddy;
-mod headers;
 mod h2o;
+mod headers;
 mod httpd;
 mod json;
 mod nginx;
@@ -136,7 +136,11 @@ impl PageExport {
         // The URLs and reasons come from the site's HTML: no line breaks into the config.
         notes
             .into_iter()
-            .map(|n| n.chars().map(|c| if c.is_control() { '?' } else { c }).collect())
+            .map(|n| {
+                n.chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect()
+            })
             .collect()
     }
 }
@@ -188,7 +192,11 @@ pub fn page_export(page: &str, manifest: &Manifest, config: &Config) -> PageExpo
         .iter()
         .map(|(asset, action)| PageLink {
             asset: (*asset).clone(),
-            action: if *action == Action::Push { "push" } else { "hint" },
+            action: if *action == Action::Push {
+                "push"
+            } else {
+                "hint"
+            },
             reason: match action {
                 Action::Push => None,
                 Action::Hint(reason) => Some(scan::reason_code(*reason)),

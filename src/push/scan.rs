@@ -270,7 +270,13 @@ pub fn discover_pages(
 fn discover_page(config: &Config, origin: &Url, page: &str) -> Option<Manifest> {
     let limits = &config.push.discovery;
     let html = Root(config).read(page, limits.max_html_bytes)?;
-    Some(discover::discover(&Root(config), page, &html, origin, limits))
+    Some(discover::discover(
+        &Root(config),
+        page,
+        &html,
+        origin,
+        limits,
+    ))
 }
 
 /// The plan for one manifest, shaped for output: what `serve` does for a first request of
