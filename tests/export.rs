@@ -76,8 +76,9 @@ fn expected(dir: &Path) -> Expected {
     expected_as(dir, |_, value| value.to_owned())
 }
 
-/// h2o pushes only rel=preload: a pushed module script is exported as a CORS script preload.
-fn expected_h2o(dir: &Path) -> Expected {
+/// h2o and Apache push only rel=preload: a pushed module script is exported as a CORS
+/// script preload.
+fn expected_pushable(dir: &Path) -> Expected {
     expected_as(dir, |link, value| {
         if link["module"] == true && link["action"] == "push" {
             format!(
@@ -190,7 +191,7 @@ fn h2o_sends_and_pushes_the_exported_links() {
     };
     let chain = chain_site();
     for (root, asset) in sites(&chain) {
-        let expected = expected_h2o(&root);
+        let expected = expected_pushable(&root);
         let server = start_h2o(&h2o, &root);
         let base = format!("https://127.0.0.1:{}", server.port);
         assert_links(&base, &expected, asset);
@@ -274,7 +275,7 @@ fn apache_sends_the_exported_links() {
         let server = start_apache(&apache, &root);
         assert_links(
             &format!("http://127.0.0.1:{}", server.port),
-            &expected(&root),
+            &expected_pushable(&root),
             asset,
         );
     }

@@ -3,11 +3,8 @@
 //! index page) it answers 399 (h2o's "go on to the next handler") with the page's `link`
 //! headers, which h2o 2.2 adds to the response and pushes (`rel=preload` without `nopush`).
 //!
-//! h2o 2.2 pushes only `rel=preload` links, so a module script `serve` would push is written
-//! as `rel=preload; as=script; crossorigin` (how module scripts were preloaded before
-//! `modulepreload`: the same CORS request the module fetch makes) rather than
-//! `rel=modulepreload`, which h2o sends but never pushes: measured with `h2push compare` at
-//! 100 ms RTT, that one unpushed module script cost the page a whole extra round trip.
+//! A module script `serve` would push is written as h2o can push it
+//! ([`PageLink::pushable_value`](super::PageLink::pushable_value)).
 //!
 //! Why not `header.add: "Link: …"` per path: h2o 2.2 sends those but does not push from them
 //! (checked with `nghttp -nv`: no PUSH_PROMISE), and its `paths` match by prefix, so an entry
@@ -15,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::{comments, preamble, Export, PageLink};
+use super::{comments, preamble, Export};
 
 /// The `paths:` mapping; `docroot` is the site's directory on the h2o host.
 pub fn render(export: &Export, docroot: &str) -> String {
@@ -35,7 +32,7 @@ pub fn render(export: &Export, docroot: &str) -> String {
         let values: Vec<String> = page
             .links
             .iter()
-            .filter_map(|l| Some(ruby(&pushable(l)?)))
+            .filter_map(|l| Some(ruby(&l.pushable_value()?)))
             .collect();
         if values.is_empty() {
             continue;
@@ -53,20 +50,6 @@ pub fn render(export: &Export, docroot: &str) -> String {
     );
     let _ = writeln!(out, "    file.dir: {}", yaml(docroot));
     out
-}
-
-/// The link as h2o must see it to push what `serve` pushes: a pushed module script as a
-/// CORS `rel=preload; as=script` (see the top of this file); anything else unchanged.
-pub fn pushable(link: &PageLink) -> Option<String> {
-    let value = link.link.as_deref()?;
-    if !(link.asset.module && link.action == "push") {
-        return Some(value.to_owned());
-    }
-    let mut value = value.replacen("; rel=modulepreload", "; rel=preload; as=script", 1);
-    if !value.contains("; crossorigin") {
-        value.push_str("; crossorigin");
-    }
-    Some(value)
 }
 
 /// A single-quoted YAML scalar.
