@@ -16,6 +16,7 @@ use crate::tls;
 use crate::watch::ChangeFeed;
 
 pub use crate::compare::CompareArgs;
+pub use crate::export::ExportArgs;
 pub use crate::usage::parse_duration;
 use crate::usage::usage;
 pub use crate::usage::UsageError;
@@ -48,6 +49,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Load a page with push, with early hints only, and with neither, under an emulated RTT.
     Compare(Box<CompareArgs>),
+    /// Write the Link preload headers `serve` sends with each page as a CDN's `_headers` or a
+    /// server's configuration (nginx, h2o, Caddy, Apache), or as JSON.
+    Export(Box<ExportArgs>),
 }
 
 impl Cli {
@@ -266,6 +270,12 @@ pub struct ScanArgs {
 /// `h2push compare`: on its own runtime, like `serve`.
 pub fn compare(args: CompareArgs) -> Result<()> {
     runtime(None)?.block_on(crate::compare::run(args))
+}
+
+/// `h2push export`: the site's root as for `serve`, then the export.
+pub fn export(args: ExportArgs) -> Result<()> {
+    let root = site_root(args.dir.as_ref(), "export")?;
+    crate::export::args::run(&args, root)
 }
 
 /// Where `site/` is when no directory is given: the current directory's, else the repository's

@@ -23,6 +23,9 @@
 //! in `serve::State` that the event endpoints stream and caches subscribe to.
 //! `compare` is the page-load comparer: a browser-like client on `client`, reusing the
 //! discovery code of `push`, through an RTT-emulating proxy, with push, hints only and neither.
+//! `export` writes the Link headers `serve` would send with each page (found by `push::scan`'s
+//! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
+//! h2o, Caddy or Apache configuration.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
 //! `Config` and runs the subcommands; `tls` loads or makes certificates.
 
@@ -31,6 +34,7 @@ pub mod client;
 pub mod compare;
 pub mod config;
 pub mod events;
+pub mod export;
 pub mod files;
 pub mod push;
 pub mod reply;

@@ -13,6 +13,7 @@ fn main() {
         Command::Cert(args) => cli::cert(args),
         Command::Scan(args) => cli::scan(args),
         Command::Compare(args) => cli::compare(*args),
+        Command::Export(args) => cli::export(*args),
         Command::Serve(args) => serve(*args),
     };
     if let Err(err) = result {

@@ -199,6 +199,13 @@ pub fn plan<'m>(
         .collect()
 }
 
+/// Whether an asset's `Link` on the page response carries `nopush`: when it is only hinted
+/// while others are pushed, so a proxy or CDN that pushes preloads leaves it alone. `serve`
+/// and `export` both mark links through here.
+pub fn marks_nopush(any_pushed: bool, action: Action) -> bool {
+    any_pushed && !action.is_push()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,6 +211,38 @@ pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
         Pages::All => find_pages(config),
         Pages::These(pages) => (pages, 0),
     };
+    let (manifests, threads) = discover_pages(config, origin, &pages);
+    let reports: Vec<PageReport> = pages
+        .iter()
+        .zip(manifests)
+        .map(|(page, manifest)| match manifest {
+            Some(manifest) => page_report(page, &manifest, config),
+            None => PageReport {
+                error: Some("not readable".into()),
+                ..page_report(page, &Manifest::default(), config)
+            },
+        })
+        .collect();
+    let summary = summarize(&reports, pages_not_scanned, threads, started.elapsed());
+    Report {
+        root: config.root.display().to_string(),
+        origin: origin.to_string(),
+        push: config.push.push,
+        push_max_assets: config.push.max_assets,
+        push_max_bytes: config.push.max_bytes,
+        pages: reports,
+        summary,
+    }
+}
+
+/// Every page's manifest, in the order of `pages`, discovered in parallel exactly as `serve`
+/// would (`None` for a page that cannot be read), and how many threads did it. `export`
+/// shares it with `scan`.
+pub fn discover_pages(
+    config: &Config,
+    origin: &Url,
+    pages: &[String],
+) -> (Vec<Option<Manifest>>, usize) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, MAX_SCAN_THREADS)
@@ -224,7 +256,7 @@ pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(page) = pages.get(i) else { break };
-                    mine.push((i, scan_page(config, origin, page)));
+                    mine.push((i, discover_page(config, origin, page)));
                 }
                 done.lock().expect("scan results poisoned").extend(mine);
             });
@@ -232,32 +264,20 @@ pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
     });
     let mut done = done.into_inner().expect("scan results poisoned");
     done.sort_by_key(|(i, _)| *i);
-    let reports: Vec<PageReport> = done.into_iter().map(|(_, r)| r).collect();
-    let summary = summarize(&reports, pages_not_scanned, threads, started.elapsed());
-    Report {
-        root: config.root.display().to_string(),
-        origin: origin.to_string(),
-        push: config.push.push,
-        push_max_assets: config.push.max_assets,
-        push_max_bytes: config.push.max_bytes,
-        pages: reports,
-        summary,
-    }
+    (done.into_iter().map(|(_, m)| m).collect(), threads)
 }
 
-/// One page: read it as the server would (up to the discovery limit), discover, plan.
-fn scan_page(config: &Config, origin: &Url, page: &str) -> PageReport {
+/// One page: read it as the server would (up to the discovery limit), and discover.
+fn discover_page(config: &Config, origin: &Url, page: &str) -> Option<Manifest> {
     let limits = &config.push.discovery;
-    match Root(config).read(page, limits.max_html_bytes) {
-        Some(html) => {
-            let manifest = discover::discover(&Root(config), page, &html, origin, limits);
-            page_report(page, &manifest, config)
-        }
-        None => PageReport {
-            error: Some("not readable".into()),
-            ..page_report(page, &Manifest::default(), config)
-        },
-    }
+    let html = Root(config).read(page, limits.max_html_bytes)?;
+    Some(discover::discover(
+        &Root(config),
+        page,
+        &html,
+        origin,
+        limits,
+    ))
 }
 
 /// The plan for one manifest, shaped for output: what `serve` does for a first request of
@@ -290,7 +310,7 @@ pub fn page_report(page: &str, manifest: &Manifest, config: &Config) -> PageRepo
 }
 
 /// The reader's words for a reason code.
-fn reason_words(code: &str) -> &'static str {
+pub fn reason_words(code: &str) -> &'static str {
     let actions = (policy::PushReason::ALL.map(Action::Push).into_iter())
         .chain(policy::HintReason::ALL.map(Action::Hint));
     actions

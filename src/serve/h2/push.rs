@@ -135,7 +135,7 @@ pub fn deliver_early(
     if config.preload_headers {
         let any_pushed = early.pushed > 0;
         for (i, (_, action)) in plan.iter().enumerate() {
-            let nopush = any_pushed && !action.is_push();
+            let nopush = policy::marks_nopush(any_pushed, *action);
             if let Some(v) = page.assets.link(i, nopush) {
                 response.headers_mut().append(LINK, v.clone());
             }
