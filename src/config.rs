@@ -246,6 +246,32 @@ pub struct Config {
     pub live_reload: bool,
     /// The `Server` header on every response; `None` with `--no-server-header`.
     pub server_header: Option<http::HeaderValue>,
+    pub compress: CompressConfig,
+}
+
+/// Bytes of compressed bodies kept in memory by default: 64 MiB, room for the compressed
+/// scripts and styles of a large site in all three codings. `--compress-cache`.
+pub const DEFAULT_COMPRESS_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Content codings (see `files::compress`).
+#[derive(Debug, Clone)]
+pub struct CompressConfig {
+    /// Compress compressible files on the fly (once per version, kept in memory).
+    pub on_the_fly: bool,
+    /// Serve `FILE.br`, `FILE.zst`, `FILE.gz` sidecars when accepted and fresh.
+    pub precompressed: bool,
+    /// Budget of the compressed-body cache, in bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for CompressConfig {
+    fn default() -> Self {
+        CompressConfig {
+            on_the_fly: true,
+            precompressed: true,
+            cache_bytes: DEFAULT_COMPRESS_CACHE_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -263,6 +289,7 @@ impl Config {
                 "h2push/",
                 env!("CARGO_PKG_VERSION")
             ))),
+            compress: CompressConfig::default(),
         }
     }
 }

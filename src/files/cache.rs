@@ -79,6 +79,9 @@ impl FileCache {
             content_type: cached.content_type.clone(),
             is_html: false,
             whole_only: false,
+            encoding: None,
+            vary: false,
+            identity: None,
         })
     }
 
@@ -93,6 +96,7 @@ impl FileCache {
         if !self.enabled
             || file.is_html
             || file.whole_only
+            || file.encoding.is_some()
             || file.len > MAX_CACHED_FILE
             || !matches!(file.source, Source::Disk(_))
         {
@@ -183,6 +187,9 @@ mod tests {
             content_type: HeaderValue::from_static("text/plain"),
             is_html: false,
             whole_only: false,
+            encoding: None,
+            vary: false,
+            identity: None,
         }
     }
 

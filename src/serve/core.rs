@@ -110,6 +110,7 @@ pub fn from_memory(
         return None;
     }
     let file = state.files.get(target.split('?').next().unwrap_or("/"))?;
+    let file = state.encoder.negotiate_in_memory(file, headers)?;
     let resolved = files::decide_file(file, method, headers);
     Some(stamp(
         files::response::reply(resolved, method, &state.config),
@@ -165,7 +166,7 @@ fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {
         &state.manifests,
         ask.path(),
         &ask.authority,
-        file,
+        file.original(),
     )
 }
 
@@ -173,7 +174,7 @@ fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {
 /// in memory for the next request of it.
 pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &HeaderMap) -> Resolved {
     let generation = state.files.generation();
-    let mut resolved = files::resolve(&state.config, method, target, headers);
+    let mut resolved = files::resolve(&state.config, &state.encoder, method, target, headers);
     match &mut resolved {
         Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
         Resolved::File { file, range: None } => {
