@@ -84,11 +84,14 @@ async fn until_encoded(client: &AnyClient, path: &str, accept: &str, want: &str)
     panic!("{path} never came back in {want}");
 }
 
+/// Request headers, the coding expected, the body expected.
+type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a [u8]);
+
 async fn sidecars_are_chosen_by_accept_encoding(proto: Proto) {
     let dir = sidecar_site();
     let server = TestServer::start(sidecars_only(dir.path())).await;
     let client = server.client_over(proto).await;
-    let cases: [(&[(&str, &str)], Option<&str>, &[u8]); 7] = [
+    let cases: [Case; 7] = [
         (
             &[("accept-encoding", "gzip, deflate, br")],
             Some("br"),

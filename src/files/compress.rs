@@ -68,6 +68,14 @@ pub struct Encoder {
     kept: Arc<Mutex<Kept>>,
 }
 
+/// What [`Encoder::choose`] decided.
+enum Chosen {
+    /// Serve this representation.
+    This(OpenFile),
+    /// The choice needs the file system (a sidecar may exist, or a compression must start).
+    NeedsDisk(OpenFile),
+}
+
 enum Found {
     Hit(Bytes),
     NotSmaller,
@@ -87,8 +95,7 @@ impl Encoder {
     /// and start a background compression. Blocking.
     pub fn negotiate(&self, file: OpenFile, headers: &http::HeaderMap) -> OpenFile {
         match self.choose(file, headers, true) {
-            Ok(file) => file,
-            Err(file) => file,
+            Chosen::This(file) | Chosen::NeedsDisk(file) => file,
         }
     }
 
@@ -99,16 +106,14 @@ impl Encoder {
         file: OpenFile,
         headers: &http::HeaderMap,
     ) -> Option<OpenFile> {
-        self.choose(file, headers, false).ok()
+        match self.choose(file, headers, false) {
+            Chosen::This(file) => Some(file),
+            Chosen::NeedsDisk(_) => None,
+        }
     }
 
-    /// `Err(file)` means "needs the disk" when `on_disk` is false; with `on_disk` it never is.
-    fn choose(
-        &self,
-        mut file: OpenFile,
-        headers: &http::HeaderMap,
-        on_disk: bool,
-    ) -> Result<OpenFile, OpenFile> {
+    /// With `on_disk` false, [`Chosen::NeedsDisk`] when the choice needs the file system.
+    fn choose(&self, mut file: OpenFile, headers: &http::HeaderMap, on_disk: bool) -> Chosen {
         let config = &self.config;
         let compressible = file
             .content_type
@@ -116,23 +121,23 @@ impl Encoder {
             .is_ok_and(encoding::is_compressible);
         if !(config.on_the_fly || config.precompressed) || !compressible || file.encoding.is_some()
         {
-            return Ok(file);
+            return Chosen::This(file);
         }
         // Whatever is chosen, the response depends on Accept-Encoding.
         file.vary = true;
         let accepted = encoding::accepted(headers);
         if accepted.is_empty() {
-            return Ok(file);
+            return Chosen::This(file);
         }
         // A live-reload page's sidecar would lack the injected script.
         if config.precompressed && !file.whole_only {
             if !on_disk {
-                return Err(file);
+                return Chosen::NeedsDisk(file);
             }
             for &enc in &accepted {
                 if let Some((sidecar, path, len)) = encoding::open_sidecar(&file, enc) {
                     debug!(path = %path.display(), coding = enc.token(), "precompressed sidecar");
-                    return Ok(encoded(file, enc, Source::Disk(sidecar), path, len));
+                    return Chosen::This(encoded(file, enc, Source::Disk(sidecar), path, len));
                 }
             }
         }
@@ -141,17 +146,17 @@ impl Encoder {
             || file.len < MIN_COMPRESS_SIZE
             || file.len > MAX_COMPRESS_INPUT
         {
-            return Ok(file);
+            return Chosen::This(file);
         }
         let enc = accepted[0];
         match self.find(&file, enc, on_disk) {
             Found::Hit(bytes) => {
                 let (path, len) = (file.fs_path.clone(), bytes.len() as u64);
-                Ok(encoded(file, enc, Source::Memory(bytes), path, len))
+                Chosen::This(encoded(file, enc, Source::Memory(bytes), path, len))
             }
-            Found::NotSmaller => Ok(file),
-            Found::Pending if on_disk => Ok(file),
-            Found::Pending => Err(file),
+            Found::NotSmaller => Chosen::This(file),
+            Found::Pending if on_disk => Chosen::This(file),
+            Found::Pending => Chosen::NeedsDisk(file),
         }
     }
 
