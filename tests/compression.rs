@@ -349,3 +349,49 @@ async fn pushed_responses_take_the_coding_of_the_promise() {
     assert_eq!(coding(pushed), None);
     assert_eq!(pushed.body, text);
 }
+
+/// curl `--compressed` (it sends `deflate, gzip, br, zstd` when built with them) over HTTP/2
+/// and HTTP/1.1: it receives a coding and its decoding gives the file's bytes.
+#[tokio::test]
+async fn curl_compressed_decodes_to_the_file() {
+    let Some(curl) = common::tool("curl") else {
+        return;
+    };
+    let text = css();
+    let dir = site(&[("s.css", &text)]);
+    let server = TestServer::start(config(dir.path())).await;
+    let url = format!("https://localhost:{}/s.css", server.addr.port());
+    let ca = server.ca.to_str().unwrap().to_owned();
+    for proto in ["--http2", "--http1.1"] {
+        let mut encoded = false;
+        for _ in 0..100 {
+            let out = tokio::process::Command::new(&curl)
+                .args([
+                    "-sS",
+                    "--compressed",
+                    proto,
+                    "--cacert",
+                    &ca,
+                    "-D",
+                    "/dev/stderr",
+                ])
+                .arg(&url)
+                .output()
+                .await
+                .expect("curl runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout, text, "{proto}: curl's decoding is the file");
+            let head = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
+            if head.contains("content-encoding: br") {
+                encoded = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(encoded, "{proto}: curl was sent br");
+    }
+}
