@@ -220,6 +220,10 @@ async fn on_the_fly_codings_decode_to_the_file(proto: Proto) {
         );
         assert_eq!(resp.header("content-length"), resp.body.len().to_string());
         assert_eq!(resp.header("vary"), "accept-encoding");
+        assert!(
+            resp.headers.get("accept-ranges").is_none(),
+            "ranges get identity"
+        );
         assert!(resp.header("etag").ends_with(&format!("-{want}\"")));
         assert_eq!(decode(want, &resp.body), text, "{path} in {want}");
         // Kept: the next request gets it at once, and 304s on its own validator.

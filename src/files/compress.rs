@@ -83,6 +83,7 @@ enum Found {
 }
 
 impl Encoder {
+    /// A chooser with `config`'s switches and budget, and nothing kept yet.
     pub fn new(config: CompressConfig) -> Self {
         Encoder {
             config,
@@ -230,6 +231,9 @@ impl Encoder {
 
 /// The representation of `identity` in `enc`, with its own ETag and length.
 fn encoded(identity: OpenFile, enc: Encoding, source: Source, path: PathBuf, len: u64) -> OpenFile {
+    // A compression from memory is never ranged (a Range request gets the file's own bytes), so
+    // its response does not offer `Accept-Ranges`; a sidecar's bytes are ranged like a file's.
+    let whole_only = matches!(source, Source::Memory(_));
     OpenFile {
         source,
         fs_path: path,
@@ -240,7 +244,7 @@ fn encoded(identity: OpenFile, enc: Encoding, source: Source, path: PathBuf, len
         },
         content_type: identity.content_type.clone(),
         is_html: identity.is_html,
-        whole_only: false,
+        whole_only,
         encoding: Some(enc),
         vary: true,
         identity: Some(Box::new(identity)),
