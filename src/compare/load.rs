@@ -886,6 +886,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compressed_documents_are_decoded_for_discovery() {
+        use crate::files::compress::compress;
+        use crate::files::encoding::Encoding;
+        let html = b"<!doctype html><link rel=stylesheet href=/a.css>".repeat(50);
+        for enc in Encoding::PREFERENCE {
+            let body = compress(enc, &html).unwrap();
+            assert_eq!(decoded(Some(enc.token()), body.clone(), 1 << 20), html);
+            assert_eq!(decoded(Some(enc.token()), body, 100), &html[..100]);
+        }
+        assert_eq!(
+            decoded(None, html.clone(), 10),
+            html,
+            "identity is kept as is"
+        );
+        assert!(decoded(Some("compress"), html, 10).is_empty());
+    }
+
+    #[test]
     fn modes_parse_in_order() {
         assert_eq!(
             Mode::parse_list("none,push").unwrap(),
