@@ -197,6 +197,19 @@ pub struct ServeArgs {
     /// preflights answered 204 (GET, HEAD, OPTIONS; request headers allowed as asked)
     #[arg(long)]
     pub cors: bool,
+    /// Compress text-like files (HTML, CSS, JS, SVG, JSON, wasm…) of 1 KiB to 16 MiB with br,
+    /// zstd or gzip, once per file version in the background (until then: uncompressed)
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub compress: Switch,
+
+    /// Serve FILE.br, FILE.zst or FILE.gz in place of FILE when the client accepts it and the
+    /// sidecar is not older than FILE
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub precompressed: Switch,
+
+    /// Memory kept for on-the-fly compressed bodies; oldest dropped past it
+    #[arg(long, default_value_t = config::DEFAULT_COMPRESS_CACHE_BYTES, value_name = "BYTES")]
+    pub compress_cache: usize,
 
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
@@ -340,6 +353,11 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
     config.rules.headers = args.headers.clone();
     config.rules.cors = args.cors;
     config.live_reload = args.live_reload;
+    config.compress = config::CompressConfig {
+        on_the_fly: args.compress.on(),
+        precompressed: args.precompressed.on(),
+        cache_bytes: args.compress_cache,
+    };
     let defaults = Limits::default();
     config.limits = Limits {
         max_concurrent_streams: args.max_concurrent_streams,

@@ -264,6 +264,32 @@ pub struct Config {
     pub server_header: Option<http::HeaderValue>,
     /// `--fallback`, `--header`, `--cors`.
     pub rules: crate::files::rules::SiteRules,
+    pub compress: CompressConfig,
+}
+
+/// Bytes of compressed bodies kept in memory by default: 64 MiB, room for the compressed
+/// scripts and styles of a large site in all three codings. `--compress-cache`.
+pub const DEFAULT_COMPRESS_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Content codings (see `files::compress`).
+#[derive(Debug, Clone)]
+pub struct CompressConfig {
+    /// Compress compressible files on the fly (once per version, kept in memory).
+    pub on_the_fly: bool,
+    /// Serve `FILE.br`, `FILE.zst`, `FILE.gz` sidecars when accepted and fresh.
+    pub precompressed: bool,
+    /// Budget of the compressed-body cache, in bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for CompressConfig {
+    fn default() -> Self {
+        CompressConfig {
+            on_the_fly: true,
+            precompressed: true,
+            cache_bytes: DEFAULT_COMPRESS_CACHE_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -282,6 +308,7 @@ impl Config {
                 env!("CARGO_PKG_VERSION")
             ))),
             rules: Default::default(),
+            compress: CompressConfig::default(),
         }
     }
 }

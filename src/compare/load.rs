@@ -6,6 +6,9 @@
 //! The connection's tasks report to one event loop ([`Loader::run`]): a task per stream reads
 //! the response (and for the page its 103s), a collector takes PUSH_PROMISEs. The loop owns all
 //! the bookkeeping, so there are no locks and the timeline is in arrival order.
+//!
+//! Requests carry a browser's `accept-encoding` ([`ACCEPT_ENCODING`]); compressed HTML and CSS
+//! are decoded before discovery reads them.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -48,6 +51,10 @@ pub const MAX_HTML_PARSE_BYTES: usize = 512 * 1024;
 
 /// Bytes kept of each stylesheet to find its `@import`s and `url()`s.
 pub const MAX_CSS_PARSE_BYTES: usize = 512 * 1024;
+
+/// The `accept-encoding` every request sends: Chrome's, so a server compresses as it would for
+/// a browser (and `bytes` count what a browser would receive).
+pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 /// Subresources one page may need; the rest are not requested (a hostile page cannot make the
 /// comparer open thousands of streams).
@@ -662,7 +669,7 @@ impl Loader {
     /// Sends a GET for `path` and registers it as resource `resources.len()`.
     async fn request(&mut self, path: &str, via: Via) -> Result<h2::client::ResponseFuture> {
         let uri = format!("{}://{}{}", self.url.scheme(), authority(&self.url), path);
-        let mut request = Request::get(uri);
+        let mut request = Request::get(uri).header(http::header::ACCEPT_ENCODING, ACCEPT_ENCODING);
         if let Some(entry) = self.prior.get(path) {
             for (name, value) in entry.validators() {
                 request = request.header(name, value);
@@ -1040,6 +1047,11 @@ async fn read_stream<F>(
         .get(http::header::SERVER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let coding = parts
+        .headers
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
     let _ = tx.send(Event::Headers {
         key,
         status: parts.status.as_u16(),
@@ -1070,15 +1082,53 @@ async fn read_stream<F>(
     }
     let _ = tx.send(Event::Done {
         key,
-        body: text.then_some(kept),
+        body: text.then(|| decoded(coding.as_deref(), kept, keep)),
         bytes: received,
         error,
     });
 }
 
+/// The first `keep` bytes of a body in `coding`, decoded as far as the bytes kept allow (a
+/// truncated or corrupt body yields what decoded before the end).
+fn decoded(coding: Option<&str>, body: Vec<u8>, keep: usize) -> Vec<u8> {
+    use std::io::Read;
+    let reader: Box<dyn Read + '_> = match coding {
+        None | Some("identity") => return body,
+        Some("br") => Box::new(brotli::Decompressor::new(&body[..], 64 * 1024)),
+        Some("gzip" | "x-gzip") => Box::new(flate2::read::GzDecoder::new(&body[..])),
+        Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        Some("zstd") => match zstd::stream::read::Decoder::new(&body[..]) {
+            Ok(decoder) => Box::new(decoder),
+            Err(_) => return Vec::new(),
+        },
+        Some(_) => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let _ = reader.take(keep as u64).read_to_end(&mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compressed_documents_are_decoded_for_discovery() {
+        use crate::files::compress::compress;
+        use crate::files::encoding::Encoding;
+        let html = b"<!doctype html><link rel=stylesheet href=/a.css>".repeat(50);
+        for enc in Encoding::PREFERENCE {
+            let body = compress(enc, &html).unwrap();
+            assert_eq!(decoded(Some(enc.token()), body.clone(), 1 << 20), html);
+            assert_eq!(decoded(Some(enc.token()), body, 100), &html[..100]);
+        }
+        assert_eq!(
+            decoded(None, html.clone(), 10),
+            html,
+            "identity is kept as is"
+        );
+        assert!(decoded(Some("compress"), html, 10).is_empty());
+    }
 
     #[test]
     fn modes_parse_in_order() {

@@ -49,7 +49,14 @@ impl Kept {
             content_type: cached.content_type.clone(),
             is_html: false,
             whole_only: false,
+            encoding: None,
+            vary: false,
+            identity: None,
         }
+    }
+
+    pub fn content_type(&self) -> &HeaderValue {
+        &self.0.content_type
     }
 
     /// The body.
@@ -130,6 +137,7 @@ impl FileCache {
         if !self.enabled
             || file.is_html
             || file.whole_only
+            || file.encoding.is_some()
             || file.len > MAX_CACHED_FILE
             || !matches!(file.source, Source::Disk(_))
         {
@@ -221,6 +229,9 @@ mod tests {
             content_type: HeaderValue::from_static("text/plain"),
             is_html: false,
             whole_only: false,
+            encoding: None,
+            vary: false,
+            identity: None,
         }
     }
 

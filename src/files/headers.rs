@@ -15,6 +15,9 @@ pub struct Validators {
     pub etag: String,
     /// Modification time truncated to whole seconds, as HTTP dates carry.
     pub modified: SystemTime,
+    /// Modification time as the file system gives it: a precompressed sidecar must be at least
+    /// this new to be served.
+    pub modified_exact: SystemTime,
 }
 
 impl Validators {
@@ -28,6 +31,7 @@ impl Validators {
                 len
             ),
             modified: UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+            modified_exact: modified,
         }
     }
 

@@ -6,6 +6,8 @@
 
 pub mod body;
 pub mod cache;
+pub mod compress;
+pub mod encoding;
 pub mod headers;
 pub mod live_reload;
 pub mod path;
@@ -43,9 +45,20 @@ pub struct OpenFile {
     /// Served whole even when a range is asked for: the body is not the file's own bytes (an
     /// HTML page with the live-reload script, see `live_reload::prepare`).
     pub whole_only: bool,
+    /// The body's content coding; `None` for the file's own bytes.
+    pub encoding: Option<encoding::Encoding>,
+    /// The response depends on Accept-Encoding (`Vary`): a compressible file, in any coding.
+    pub vary: bool,
+    /// The file itself, when this is an encoded representation of it.
+    pub identity: Option<Box<OpenFile>>,
 }
 
 impl OpenFile {
+    /// The file's own representation: what a page scan reads, whatever coding is sent.
+    pub fn original(&self) -> &OpenFile {
+        self.identity.as_deref().unwrap_or(self)
+    }
+
     /// Up to `max` bytes from the start of the body, without moving a file's cursor.
     pub fn prefix(&self, max: usize) -> io::Result<Vec<u8>> {
         match &self.source {
@@ -94,9 +107,11 @@ pub enum Resolved {
     Error(io::Error),
 }
 
-/// Decides what `method path?query` with `headers` gets. Blocking: call on the blocking pool.
+/// Decides what `method path?query` with `headers` gets, in the representation `encoder`
+/// chooses (conditions and ranges apply to it). Blocking: call on the blocking pool.
 pub fn resolve(
     config: &Config,
+    encoder: &compress::Encoder,
     method: &Method,
     path_and_query: &str,
     headers: &HeaderMap,
@@ -123,7 +138,7 @@ pub fn resolve(
         Ok(file) => file,
         Err(err) => return Resolved::Error(err),
     };
-    decide_file(file, method, headers)
+    decide_file(encoder.negotiate(file, headers), method, headers)
 }
 
 /// What a GET or HEAD of an opened file gets: conditional requests, then ranges. Pure, so a
@@ -207,7 +222,7 @@ fn open_regular(path: &Path) -> Result<(File, Metadata), PathError> {
     Ok((file, meta))
 }
 
-fn clear_nonblocking(file: &File) -> io::Result<()> {
+pub(crate) fn clear_nonblocking(file: &File) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: `fd` is open for as long as `file` is borrowed; F_GETFL/F_SETFL only read and
@@ -237,6 +252,9 @@ fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {
         source: Source::Disk(file),
         fs_path,
         whole_only: false,
+        encoding: None,
+        vary: false,
+        identity: None,
     }
 }
 

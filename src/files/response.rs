@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, LOCATION,
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, VARY,
 };
 use http::{HeaderValue, Method, Response, StatusCode};
 
@@ -87,6 +87,10 @@ pub fn full_headers(file: &OpenFile, config: &Config) -> http::HeaderMap {
     let mut r = status(StatusCode::OK);
     r.headers_mut()
         .insert(CONTENT_TYPE, file.content_type.clone());
+    if let Some(encoding) = file.encoding {
+        r.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
+    }
     validator_headers(&mut r, file, config);
     if !file.whole_only {
         r.headers_mut()
@@ -124,9 +128,13 @@ fn file_response(
     (r, body)
 }
 
-/// ETag, Last-Modified and Cache-Control: what 200, 206 and 304 all carry.
+/// ETag, Last-Modified, Cache-Control and Vary: what 200, 206 and 304 all carry.
 fn validator_headers(r: &mut Response<()>, file: &OpenFile, config: &Config) {
     insert(r, ETAG, file.validators.etag.clone());
+    if file.vary {
+        r.headers_mut()
+            .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    }
     insert(r, LAST_MODIFIED, file.validators.last_modified());
     let cache_control = if file.is_html {
         HTML_CACHE_CONTROL

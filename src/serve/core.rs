@@ -125,7 +125,8 @@ pub fn from_memory(
     }
     let path = target.split('?').next().unwrap_or("/");
     let kept = state.files.lookup(path)?;
-    let mut reply = if is_plain(headers) {
+    let codings_apply = state.encoder.may_encode(kept.content_type());
+    let mut reply = if is_plain(headers) && !codings_apply {
         // The common case, made cheap: the headers were built when the file was kept.
         let mut head = Response::new(());
         *head.headers_mut() = kept.full_head().clone();
@@ -143,7 +144,9 @@ pub fn from_memory(
         };
         stamp(reply, &state.config)
     } else {
-        let resolved = files::decide_file(kept.open_file(), method, headers);
+        // A coding may apply (a sidecar may exist: then the disk decides), or a condition.
+        let file = state.encoder.negotiate_in_memory(kept.open_file(), headers)?;
+        let resolved = files::decide_file(file, method, headers);
         stamp(
             files::response::reply(resolved, method, &state.config),
             &state.config,
@@ -236,7 +239,7 @@ fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {
         &state.manifests,
         ask.path(),
         &ask.authority,
-        file,
+        file.original(),
     )
 }
 
@@ -260,7 +263,7 @@ fn asset_etags(state: &State, manifest: &crate::push::manifest::Manifest) -> Vec
 /// in memory for the next request of it.
 pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &HeaderMap) -> Resolved {
     let generation = state.files.generation();
-    let mut resolved = files::resolve(&state.config, method, target, headers);
+    let mut resolved = files::resolve(&state.config, &state.encoder, method, target, headers);
     match &mut resolved {
         Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
         Resolved::File { file, range: None } if state.files.is_enabled() => {

@@ -8,6 +8,7 @@ use tracing::warn;
 use super::limits::EventStreams;
 use crate::config::Config;
 use crate::files::cache::FileCache;
+use crate::files::compress::Encoder;
 use crate::push::cache::ManifestCache;
 use crate::watch::ChangeFeed;
 
@@ -19,6 +20,8 @@ pub struct State {
     pub manifests: ManifestCache,
     /// Small files served from memory (only while a watcher runs).
     pub files: FileCache,
+    /// Chooses each file's content coding; keeps on-the-fly compressions.
+    pub encoder: Encoder,
     /// Changes under the root, when a watcher runs: the event endpoints and live reload use it.
     pub changes: Option<Arc<ChangeFeed>>,
     /// One permit per established connection, across all listeners.
@@ -50,6 +53,7 @@ impl State {
             reclaim: Notify::new(),
             manifests: ManifestCache::default(),
             files: FileCache::new(changes.is_some() && !config.follow_symlinks),
+            encoder: Encoder::new(config.compress.clone()),
             config: Arc::new(config),
             changes,
         });
@@ -79,6 +83,9 @@ async fn invalidate_on_change(
             Ok(change) => {
                 let dropped = state.manifests.invalidate(&change.path);
                 state.files.invalidate(&change.path);
+                if let Ok(rel) = crate::files::path::sanitize(&change.path) {
+                    state.encoder.invalidate(&state.config.root.join(rel));
+                }
                 tracing::debug!(path = %change.path, dropped, "caches invalidated");
             }
             Err(RecvError::Lagged(missed)) => {
@@ -91,6 +98,7 @@ async fn invalidate_on_change(
                 }
                 state.manifests.clear();
                 state.files.clear();
+                state.encoder.clear();
             }
             Err(RecvError::Closed) => return,
         }

@@ -230,7 +230,11 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
             // write carries its HEADERS and (for a page in memory) its body.
             let queued = send::now(&mut stream, body);
             if !promised.is_empty() {
-                tokio::spawn(push::send_pushed_after_page(promised, conn.clone()));
+                tokio::spawn(push::send_pushed_after_page(
+                    promised,
+                    push::promise_headers(&ask.headers),
+                    conn.clone(),
+                ));
             }
             match queued {
                 Ok(sent) => sent,

@@ -170,12 +170,21 @@ fn promised_request(
         .build()
         .ok()?;
     let mut request = Request::get(uri).body(()).ok()?;
+    *request.headers_mut() = promise_headers(page_headers);
+    Some(request)
+}
+
+/// The page request's headers that a PUSH_PROMISE copies: those that change what a server
+/// sends. The pushed response is answered with the same ones, so it gets the representation
+/// (content coding) the promise stands for.
+pub fn promise_headers(page_headers: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
     for name in [ACCEPT_ENCODING, ACCEPT_LANGUAGE, USER_AGENT] {
         if let Some(v) = page_headers.get(&name) {
-            request.headers_mut().insert(name, v.clone());
+            headers.insert(name, v.clone());
         }
     }
-    Some(request)
+    headers
 }
 
 /// Pushed responses go out after the page's first write: h2 has no priorities, and a page whose
@@ -184,22 +193,29 @@ fn promised_request(
 /// (the write coalescer yields once per batch) before the pushed frames are queued.
 pub async fn send_pushed_after_page(
     promised: Vec<(String, SendPushedResponse<Bytes>)>,
+    headers: HeaderMap,
     conn: Arc<Conn>,
 ) {
     for _ in 0..PAGE_FIRST_YIELDS {
         tokio::task::yield_now().await;
     }
     for (path, pushed) in promised {
-        send_pushed(pushed, path, &conn);
+        send_pushed(pushed, path, &headers, &conn);
     }
 }
 
-/// Answers a promised request as a direct GET of it would be answered (never pushing from it):
+/// Answers a promised request as a direct GET of it with the promise's `headers` would be
+/// answered (never pushing from it):
 /// from memory at once when the file is kept there, otherwise on a task of its own.
-fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, conn: &Arc<Conn>) {
+fn send_pushed(
+    mut pushed: SendPushedResponse<Bytes>,
+    path: String,
+    headers: &HeaderMap,
+    conn: &Arc<Conn>,
+) {
     let started = Instant::now();
     let state = &conn.state;
-    match core::from_memory(state, &Method::GET, &path, &HeaderMap::new()) {
+    match core::from_memory(state, &Method::GET, &path, headers) {
         Some(reply) => {
             let status = reply.status();
             let sent = send::in_memory(
@@ -210,12 +226,13 @@ fn send_pushed(mut pushed: SendPushedResponse<Bytes>, path: String, conn: &Arc<C
         }
         None => {
             let conn = conn.clone();
+            let headers = headers.clone();
             tokio::spawn(async move {
                 let state = conn.state.clone();
                 let target = path.clone();
                 let decided = tokio::task::spawn_blocking(move || {
                     let resolved =
-                        core::resolve_kept(&state, &Method::GET, &target, &HeaderMap::new());
+                        core::resolve_kept(&state, &Method::GET, &target, &headers);
                     core::reply_with_body(resolved, &Method::GET, &state.config).map(|reply| {
                         let mut reply = core::stamp(reply, &state.config);
                         state.config.rules.apply(&mut reply.head, &target);
