@@ -594,7 +594,12 @@ mod tests {
 
     #[test]
     fn every_reason_code_has_words() {
-        for code in ["critical", "fits-extra", "in-client-digest", "over-safety-cap"] {
+        for code in [
+            "critical",
+            "fits-extra",
+            "in-client-digest",
+            "over-safety-cap",
+        ] {
             assert!(!reason_words(code).is_empty(), "{code}");
         }
     }
