@@ -112,6 +112,7 @@ pub struct Report {
     pub push: bool,
     pub push_max_assets: usize,
     pub push_max_bytes: u64,
+    pub push_extra_bytes: u64,
     pub pages: Vec<PageReport>,
     pub summary: Summary,
 }
@@ -240,6 +241,7 @@ pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
         push: config.push.push,
         push_max_assets: config.push.max_assets,
         push_max_bytes: config.push.max_bytes,
+        push_extra_bytes: config.push.extra_bytes,
         pages: reports,
         summary,
     }
@@ -491,6 +493,7 @@ mod tests {
             push: true,
             push_max_assets: config.push.max_assets,
             push_max_bytes: config.push.max_bytes,
+            push_extra_bytes: config.push.extra_bytes,
             summary: summarize(
                 std::slice::from_ref(&page),
                 0,
