@@ -188,7 +188,10 @@ fn nghttp_uses_the_pushed_streams_instead_of_requesting_them() {
             "{asset} ({action}) was pushed and used only if planned: {rows:?}"
         );
     }
-    assert!(assets.iter().any(|(_, action)| action == "hint"), "{assets:?}");
+    assert!(
+        assets.iter().any(|(_, action)| action == "hint"),
+        "{assets:?}"
+    );
     let page = rows.iter().find(|(p, _)| p == "/").expect("the page");
     assert!(!page.1, "the page itself was requested");
 

@@ -198,7 +198,12 @@ fn budget_flags_turn_pushes_into_hints_with_the_reason() {
         .collect();
     assert_eq!(
         reasons,
-        ["critical", "budget-assets", "budget-assets", "budget-assets"]
+        [
+            "critical",
+            "budget-assets",
+            "budget-assets",
+            "budget-assets"
+        ]
     );
 }
 

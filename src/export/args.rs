@@ -45,9 +45,14 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
     pub push_max_assets: usize,
 
-    /// Most bytes of assets pushed per page (the rest are marked nopush), as for `serve`
+    /// Safety cap on the bytes of critical assets pushed per page, as for `serve`
     #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
     pub push_max_bytes: u64,
+
+    /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
+    /// critical ones (the rest are marked nopush), as for `serve`
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
+    pub push_extra_bytes: u64,
 
     /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them
     #[arg(long)]
@@ -61,6 +66,7 @@ pub fn run(args: &ExportArgs, root: PathBuf) -> Result<()> {
     config.push.push = args.push.on();
     config.push.max_assets = args.push_max_assets;
     config.push.max_bytes = args.push_max_bytes;
+    config.push.extra_bytes = args.push_extra_bytes;
     let origin = url::Url::parse(&args.origin)
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())

@@ -128,7 +128,10 @@ mod tests {
         let back = Digest::from_headers(&headers);
         assert_eq!(back, digest);
         assert!(back.contains("/a.css", "\"1\""));
-        assert!(!back.contains("/a.css", "\"2\""), "a new version is not in the set");
+        assert!(
+            !back.contains("/a.css", "\"2\""),
+            "a new version is not in the set"
+        );
         assert!(!back.contains("/c.css", "\"1\""));
     }
 

@@ -246,7 +246,13 @@ mod tests {
                 .into(),
             ..Manifest::default()
         };
-        let plan = plan(&manifest, &config(), true, |path| path == "/b.js", |_| false);
+        let plan = plan(
+            &manifest,
+            &config(),
+            true,
+            |path| path == "/b.js",
+            |_| false,
+        );
         let sent = Action::Hint(HintReason::AlreadySent);
         assert_eq!(
             actions(&plan),

@@ -112,6 +112,7 @@ pub struct Report {
     pub push: bool,
     pub push_max_assets: usize,
     pub push_max_bytes: u64,
+    pub push_extra_bytes: u64,
     pub pages: Vec<PageReport>,
     pub summary: Summary,
 }
@@ -230,6 +231,7 @@ pub fn scan(config: &Config, origin: &Url, pages: Pages) -> Report {
         push: config.push.push,
         push_max_assets: config.push.max_assets,
         push_max_bytes: config.push.max_bytes,
+        push_extra_bytes: config.push.extra_bytes,
         pages: reports,
         summary,
     }
@@ -522,6 +524,7 @@ mod tests {
             push: true,
             push_max_assets: config.push.max_assets,
             push_max_bytes: config.push.max_bytes,
+            push_extra_bytes: config.push.extra_bytes,
             summary: summarize(
                 std::slice::from_ref(&page),
                 0,
@@ -625,7 +628,12 @@ mod tests {
 
     #[test]
     fn every_reason_code_has_words() {
-        for code in ["critical", "fits-extra", "in-client-digest", "over-safety-cap"] {
+        for code in [
+            "critical",
+            "fits-extra",
+            "in-client-digest",
+            "over-safety-cap",
+        ] {
             assert!(!reason_words(code).is_empty(), "{code}");
         }
     }

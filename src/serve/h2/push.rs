@@ -143,7 +143,8 @@ pub fn deliver_early(
     }
     if config.digest {
         // Pushed or hinted, the client has (or is about to fetch) this version of each asset.
-        let received = versions().filter_map(|(a, etag)| Some(digest::entry(&a.path, etag.as_deref()?)));
+        let received =
+            versions().filter_map(|(a, etag)| Some(digest::entry(&a.path, etag.as_deref()?)));
         let merged = client.merged(received);
         if merged != client {
             let secure = conn.scheme == http::uri::Scheme::HTTPS;
