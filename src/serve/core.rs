@@ -145,7 +145,9 @@ pub fn from_memory(
         stamp(reply, &state.config)
     } else {
         // A coding may apply (a sidecar may exist: then the disk decides), or a condition.
-        let file = state.encoder.negotiate_in_memory(kept.open_file(), headers)?;
+        let file = state
+            .encoder
+            .negotiate_in_memory(kept.open_file(), headers)?;
         let resolved = files::decide_file(file, method, headers);
         stamp(
             files::response::reply(resolved, method, &state.config),

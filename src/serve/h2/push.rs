@@ -232,8 +232,7 @@ fn send_pushed(
                 let state = conn.state.clone();
                 let target = path.clone();
                 let decided = tokio::task::spawn_blocking(move || {
-                    let resolved =
-                        core::resolve_kept(&state, &Method::GET, &target, &headers);
+                    let resolved = core::resolve_kept(&state, &Method::GET, &target, &headers);
                     core::reply_with_body(resolved, &Method::GET, &state.config).map(|reply| {
                         let mut reply = core::stamp(reply, &state.config);
                         state.config.rules.apply(&mut reply.head, &target);
