@@ -184,6 +184,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub cors: bool,
 
+    /// List a directory that has no index.html (HTML; JSON for `Accept: application/json`),
+    /// without dot-entries; off by default, so a directory's contents stay private
+    #[arg(long)]
+    pub list_dirs: bool,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
@@ -315,6 +320,7 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         .transpose()?;
     config.rules.headers = args.headers.clone();
     config.rules.cors = args.cors;
+    config.rules.list_dirs = args.list_dirs;
     config.live_reload = args.live_reload;
     let defaults = Limits::default();
     config.limits = Limits {

@@ -338,3 +338,53 @@ fn cors_allows_every_origin_and_answers_preflights() {
     let text = curl(&plain, &[], "/data.json").to_lowercase();
     assert!(!text.contains("access-control"), "{text}");
 }
+
+#[test]
+fn directory_listing_is_escaped_sorted_and_has_json() {
+    let dir = site(&[
+        ("files/<b>&x\".txt", b"12345"),
+        ("files/a b#c.txt", b"1"),
+        ("files/zdir/inner.txt", b"1"),
+        ("files/.secret", b"hidden"),
+        ("files/sub/index.html", b"<p>index wins</p>"),
+    ]);
+    // Off by default: a directory without index.html is 404.
+    let plain = Served::start(dir.path(), &[]);
+    assert!(curl(&plain, &[], "/files/").starts_with("HTTP/2 404"));
+
+    let served = Served::start(dir.path(), &["--list-dirs"]);
+    let page = curl(&served, &[], "/files/");
+    assert!(page.starts_with("HTTP/2 200"), "{page}");
+    assert!(page.contains("text/html; charset=utf-8"), "{page}");
+    assert!(
+        page.contains(">&lt;b&gt;&amp;x&quot;.txt</a><td>5<td>"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>"), "unescaped name: {page}");
+    assert!(page.contains("href=\"/files/a%20b%23c.txt\""), "{page}");
+    assert!(page.contains("href=\"/files/zdir/\">zdir/</a>"), "{page}");
+    assert!(page.contains("href=\"/\">../</a>"), "{page}");
+    assert!(!page.contains("secret"), "{page}");
+    // Directories first, then files by name.
+    let order: Vec<usize> = ["sub/", "zdir/", "&lt;b&gt;", "a b#c.txt"]
+        .iter()
+        .map(|n| page.find(&format!(">{n}")).expect(n))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} {page}");
+    // A directory with an index.html still gets its page.
+    assert!(curl(&served, &[], "/files/sub/").ends_with("index wins</p>"));
+
+    let json = curl(&served, &["-H", "Accept: application/json"], "/files/");
+    let body = &json[json.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let names: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sub", "zdir", "<b>&x\".txt", "a b#c.txt"]);
+    assert_eq!(v["entries"][2]["size"], 5);
+    assert_eq!(v["entries"][0]["dir"], true);
+    assert!(v["entries"][2]["modified"].as_u64().unwrap() > 1_600_000_000);
+}

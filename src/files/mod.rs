@@ -7,6 +7,7 @@
 pub mod body;
 pub mod cache;
 pub mod headers;
+pub mod listing;
 pub mod live_reload;
 pub mod path;
 pub mod response;
