@@ -189,6 +189,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub list_dirs: bool,
 
+    /// Access log line format: pretty (key=value), combined (Apache/nginx), or json
+    #[arg(long, value_enum, default_value = "pretty", value_name = "FORMAT")]
+    pub log_format: crate::serve::access_log::LogFormat,
+
+    /// Write the access log to FILE (appended) instead of stderr, even with RUST_LOG=warn
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
@@ -427,6 +435,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         None => None,
     };
 
+    // The access log is written on its own thread; RUST_LOG=warn still silences it on stderr.
+    let to_stderr = tracing::enabled!(target: "h2push::access", tracing::Level::INFO);
+    if args.access_log.is_some() || to_stderr {
+        serve::access_log::install(args.log_format, args.access_log.as_deref()).map_err(|e| {
+            let file = args.access_log.as_deref().unwrap_or(Path::new("-"));
+            usage(format!("--access-log {}: {e}", file.display()))
+        })?;
+    }
     let signal = shutdown_signal()?;
     let state = match watch(&config) {
         Some(changes) => State::with_changes(config, changes),
@@ -504,6 +520,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         changes.close();
     }
     while tasks.join_next().await.is_some() {}
+    serve::access_log::flush(std::time::Duration::from_secs(1));
     info!("stopped");
     Ok(())
 }

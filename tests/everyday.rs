@@ -388,3 +388,102 @@ fn directory_listing_is_escaped_sorted_and_has_json() {
     assert_eq!(v["entries"][0]["dir"], true);
     assert!(v["entries"][2]["modified"].as_u64().unwrap() > 1_600_000_000);
 }
+
+/// Reads `path` until it has `lines` lines (the writer thread flushes within a moment).
+fn wait_for_lines(path: &std::path::Path, lines: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= lines {
+            return text.lines().map(str::to_owned).collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} has fewer than {lines} lines", path.display());
+}
+
+#[test]
+fn access_log_formats_to_a_file() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let logs = tempfile::TempDir::new().unwrap();
+    let ua = ["-A", "tester/1.0", "-e", "https://ref.example/p"];
+    for (format, expect) in [
+        ("combined", " - - ["),
+        ("json", "{"),
+        ("pretty", "INFO h2push::access: peer=127.0.0.1:"),
+    ] {
+        let file = logs.path().join(format!("{format}.log"));
+        let served = Served::start(
+            dir.path(),
+            &[
+                "--log-format",
+                format,
+                "--access-log",
+                file.to_str().unwrap(),
+            ],
+        );
+        curl(&served, &ua, "/a.txt");
+        curl(&served, &[&ua[..], &["--http1.1"]].concat(), "/missing");
+        let lines = wait_for_lines(&file, 2);
+        assert!(lines[0].contains(expect), "{format}: {lines:?}");
+        // Nothing from the access log on stderr when it goes to a file.
+        assert!(served.log_lines("path=/a.txt").is_empty());
+        match format {
+            "combined" => {
+                assert!(
+                    lines[0].starts_with("127.0.0.1 - - [")
+                        && lines[0].ends_with(
+                            "] \"GET /a.txt HTTP/2.0\" 200 5 \"https://ref.example/p\" \"tester/1.0\""
+                        ),
+                    "{}",
+                    lines[0]
+                );
+                assert!(
+                    lines[1].contains("\"GET /missing HTTP/1.1\" 404 "),
+                    "{}",
+                    lines[1]
+                );
+            }
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+                assert_eq!(v["proto"], "h2");
+                assert_eq!(v["method"], "GET");
+                assert_eq!(v["path"], "/a.txt");
+                assert_eq!(v["status"], 200);
+                assert_eq!(v["bytes"], 5);
+                assert_eq!(v["user_agent"], "tester/1.0");
+                assert_eq!(v["referer"], "https://ref.example/p");
+                assert!(v["client"].as_str().unwrap().starts_with("127.0.0.1:"));
+                assert!(v["ms"].as_f64().unwrap() >= 0.0);
+                let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+                assert_eq!(
+                    (v["proto"].as_str(), v["status"].as_u64()),
+                    (Some("h1"), Some(404))
+                );
+            }
+            _ => {
+                assert!(
+                    lines[0].contains(" proto=h2 method=GET path=/a.txt status=200 bytes=5 ms="),
+                    "{}",
+                    lines[0]
+                );
+                assert!(lines[0].ends_with(" ua=\"tester/1.0\" referer=\"https://ref.example/p\""));
+            }
+        }
+    }
+}
+
+#[test]
+fn access_log_goes_to_stderr_by_default() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let served = Served::start(dir.path(), &[]);
+    curl(&served, &[], "/a.txt");
+    for _ in 0..100 {
+        if !served.log_lines("path=/a.txt").is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let lines = served.log_lines("path=/a.txt");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("proto=h2 method=GET path=/a.txt status=200 bytes=5"));
+}
