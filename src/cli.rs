@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
     pub dir: Option<PathBuf>,
 
+    /// Settings file (TOML, keys are these flags' long names, `dir` for DIR) [default:
+    /// ./h2push.toml when present]. Flags beat H2PUSH_* environment variables, which beat it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Address for TLS HTTP/2: HOST:PORT, a host name (resolved), or a port alone (`8443`,
     /// `:8443`) on 127.0.0.1; `0.0.0.0:8443` listens on every interface
     #[arg(long, default_value = "127.0.0.1:8443", value_parser = crate::usage::parse_listen, value_name = "ADDR")]

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod client;
 pub mod compare;
 pub mod config;
+pub mod config_file;
 pub mod events;
 pub mod files;
 pub mod push;

@@ -487,3 +487,109 @@ fn access_log_goes_to_stderr_by_default() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("proto=h2 method=GET path=/a.txt status=200 bytes=5"));
 }
+
+/// `h2push serve` in `cwd` with `env`, until it prints its URL; the lines it printed.
+fn start_lines(
+    cwd: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, Vec<String>) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut seen = Vec::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.contains("asset delivery");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (child, seen)
+}
+
+#[test]
+fn config_file_env_and_flags_in_that_order() {
+    let site_dir = site(&[("a.txt", b"a")]);
+    let cwd = site(&[]);
+    let certs = cwd.path().join("c");
+    std::fs::write(
+        cwd.path().join("h2push.toml"),
+        format!(
+            "dir = {:?}\nlisten = \"0\"\ncerts-dir = {:?}\npush-max-assets = 3\npush-max-bytes = 1000\nearly-hints = false\nheader = [\"/*: X-A: 1\"]\n",
+            site_dir.path(),
+            certs
+        ),
+    )
+    .unwrap();
+    let delivery = |lines: &[String]| {
+        lines
+            .iter()
+            .find(|l| l.contains("asset delivery"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{lines:?}"))
+    };
+    // The file alone (found in the working directory).
+    let (_, lines) = start_lines(cwd.path(), &["serve"], &[]);
+    let line = delivery(&lines);
+    assert!(line.contains("push_max_assets=3"), "{line}");
+    assert!(line.contains("push_max_bytes=1000"), "{line}");
+    assert!(line.contains("early_hints=false"), "{line}");
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "root={}",
+            site_dir.path().canonicalize().unwrap().display()
+        ))),
+        "{lines:?}"
+    );
+    // The environment beats the file; a flag beats both.
+    let env = [
+        ("H2PUSH_PUSH_MAX_ASSETS", "5"),
+        ("H2PUSH_PUSH_MAX_BYTES", "2000"),
+    ];
+    let (_, lines) = start_lines(cwd.path(), &["serve", "--push-max-assets", "7"], &env);
+    let line = delivery(&lines);
+    assert!(line.contains("push_max_assets=7"), "{line}");
+    assert!(line.contains("push_max_bytes=2000"), "{line}");
+    assert!(line.contains("early_hints=false"), "{line}");
+    // --config names another file, also for the bare command.
+    let other = cwd.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!("listen = \"0\"\ncerts-dir = {certs:?}\npush-max-assets = 9\n"),
+    )
+    .unwrap();
+    let (_, lines) = start_lines(
+        cwd.path(),
+        &[
+            site_dir.path().to_str().unwrap(),
+            "--config",
+            other.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(delivery(&lines).contains("push_max_assets=9"));
+
+    // A bad setting names the file and the setting; a bad value is checked as the flag is.
+    std::fs::write(&other, "no-such-thing = 1\n").unwrap();
+    let out = run_in(cwd.path(), &["serve", "--config", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other.toml") && stderr.contains("no-such-thing"),
+        "{stderr}"
+    );
+    std::fs::write(&other, "idle-timeout = \"5\"\n").unwrap();
+    let out = run_in(cwd.path(), &["serve", "--config", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5ms or 5s"));
+}
