@@ -229,6 +229,24 @@ pub struct CertArgs {
     /// Replace certificates that are already there
     #[arg(long)]
     pub force: bool,
+
+    /// Also name these hosts (LAN names or IP addresses) in the certificate, so a phone on the
+    /// same network can use it; re-issues the certificate, keeping an existing CA
+    #[arg(long = "host", value_name = "NAME", num_args = 1..)]
+    pub hosts: Vec<String>,
+
+    /// Trust the CA: add it to the user's NSS databases (Chromium's ~/.pki/nssdb, made when
+    /// missing, and Firefox profiles) with certutil, and as root to the system store
+    #[arg(long, conflicts_with = "untrust")]
+    pub trust: bool,
+
+    /// Take the CA out of the stores --trust put it in
+    #[arg(long)]
+    pub untrust: bool,
+
+    /// With --trust/--untrust as root: leave the system store alone
+    #[arg(long)]
+    pub no_system: bool,
 }
 
 #[derive(Debug, Args)]
@@ -475,8 +493,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(ca) = &cert_paths.ca {
         info!(
             ca = %ca.display(),
-            "to trust it in Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
-            ca.display()
+            "to trust it (Chromium, Firefox; as root the system store): h2push cert --trust --dir {}",
+            ca.parent().unwrap_or(Path::new(".")).display()
         );
     }
     if state.changes.is_some() {
@@ -604,7 +622,19 @@ fn shutdown_signal() -> Result<StopSignals> {
 /// `h2push cert`: writes the certificate set and says where it is.
 pub fn cert(args: CertArgs) -> Result<()> {
     let paths = tls::CertPaths::in_dir(&args.dir);
-    if paths.cert.exists() && !args.force {
+    if args.untrust {
+        return crate::trust::untrust(args.no_system);
+    }
+    if !args.hosts.is_empty() {
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("creating {}", args.dir.display()))?;
+        tls::issue(&args.dir, &args.hosts, !args.force)?;
+        println!(
+            "wrote a certificate for localhost, 127.0.0.1, ::1, {} to {}",
+            args.hosts.join(", "),
+            args.dir.display()
+        );
+    } else if paths.cert.exists() && !args.force {
         println!(
             "certificates already in {} (use --force to replace them)",
             args.dir.display()
@@ -622,14 +652,19 @@ pub fn cert(args: CertArgs) -> Result<()> {
     println!("CA (trust this):   {}", ca.display());
     println!("certificate chain: {}", paths.cert.display());
     println!("private key:       {}", paths.key.display());
-    println!(
-        "trust for Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
-        ca.display()
-    );
+    if !args.trust {
+        println!(
+            "trust for browsers: h2push cert --trust --dir {}",
+            args.dir.display()
+        );
+    }
     println!(
         "trust for curl:     curl --cacert {} https://localhost:8443/",
         ca.display()
     );
+    if args.trust {
+        crate::trust::trust(ca, args.no_system)?;
+    }
     Ok(())
 }
 

@@ -38,5 +38,6 @@ pub mod reply;
 pub mod serve;
 pub mod throttle;
 pub mod tls;
+pub mod trust;
 pub mod usage;
 pub mod watch;

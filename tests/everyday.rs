@@ -593,3 +593,91 @@ fn config_file_env_and_flags_in_that_order() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("5ms or 5s"));
 }
+
+#[test]
+fn cert_host_adds_names_and_keeps_the_ca() {
+    let certs = tempfile::TempDir::new().unwrap();
+    let dir_arg = certs.path().to_str().unwrap();
+    let cwd = site(&[("a.txt", b"lan")]);
+    assert!(run_in(cwd.path(), &["cert", "--dir", dir_arg])
+        .status
+        .success());
+    let ca_before = std::fs::read(certs.path().join("ca.pem")).unwrap();
+    let out = run_in(
+        cwd.path(),
+        &[
+            "cert",
+            "--dir",
+            dir_arg,
+            "--host",
+            "phone-test.lan",
+            "10.1.2.3",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("phone-test.lan, 10.1.2.3"));
+    assert_eq!(
+        std::fs::read(certs.path().join("ca.pem")).unwrap(),
+        ca_before
+    );
+    // curl, trusting the CA from before, accepts the new name.
+    let served = Served::run(&[
+        "serve",
+        cwd.path().to_str().unwrap(),
+        "--listen",
+        "0",
+        "--cert",
+        &format!("{dir_arg}/localhost.pem"),
+        "--key",
+        &format!("{dir_arg}/localhost-key.pem"),
+    ]);
+    let resolve = format!("phone-test.lan:{}:127.0.0.1", served.port);
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            &format!("{dir_arg}/ca.pem"),
+            "--resolve",
+            &resolve,
+        ])
+        .arg(format!("https://phone-test.lan:{}/a.txt", served.port))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "lan", "{out:?}");
+}
+
+#[test]
+fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
+    let Some(certutil) = common::tool("certutil") else {
+        return;
+    };
+    let home = tempfile::TempDir::new().unwrap();
+    let certs = home.path().join("certs");
+    let cert = |args: &[&str]| {
+        Command::new(bin())
+            .args(["cert", "--dir", certs.to_str().unwrap(), "--no-system"])
+            .args(args)
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let listed = || {
+        let out = Command::new(&certutil)
+            .args(["-L", "-d"])
+            .arg(format!("sql:{}/.pki/nssdb", home.path().display()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = cert(&["--trust"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created the NSS database"), "{stdout}");
+    assert!(stdout.contains("trusted"), "{stdout}");
+    assert!(listed().contains("h2push local CA"), "{}", listed());
+
+    let out = cert(&["--untrust"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed the h2push CA"));
+    assert!(!listed().contains("h2push local CA"), "{}", listed());
+}
