@@ -681,3 +681,17 @@ fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("removed the h2push CA"));
     assert!(!listed().contains("h2push local CA"), "{}", listed());
 }
+
+#[test]
+fn demo_site_has_a_favicon_and_no_fixed_port() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let served = Served::start(&demo, &[]);
+    let icon = curl(&served, &["-o", "/dev/null"], "/favicon.ico");
+    assert!(icon.starts_with("HTTP/2 200"), "{icon}");
+    let index = std::fs::read_to_string(demo.join("index.html")).unwrap();
+    // The example's origin is filled in by script; only its placeholder names a port.
+    assert!(!index.contains("canonical"), "{index}");
+    assert!(index.contains("<span class=\"origin\">"), "{index}");
+    let events = std::fs::read_to_string(demo.join("events.html")).unwrap();
+    assert!(!events.contains("</span> times"), "{events}");
+}
