@@ -695,3 +695,52 @@ fn demo_site_has_a_favicon_and_no_fixed_port() {
     let events = std::fs::read_to_string(demo.join("events.html")).unwrap();
     assert!(!events.contains("</span> times"), "{events}");
 }
+
+/// `cert --trust` in a fresh HOME, then Chromium (no `--ignore-certificate-errors`) loads the
+/// demo page and its Resource Timing table reports assets started by the 103.
+#[test]
+fn chromium_trusts_the_ca_after_cert_trust_and_acts_on_early_hints() {
+    let (Some(chromium), Some(_)) = (common::tool("chromium"), common::tool("certutil")) else {
+        return;
+    };
+    let home = tempfile::TempDir::new().unwrap();
+    let certs = home.path().join("certs");
+    let c = certs.to_str().unwrap();
+    let out = Command::new(bin())
+        .args(["cert", "--dir", c, "--trust", "--no-system"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let (cert, key) = (
+        format!("{c}/localhost.pem"),
+        format!("{c}/localhost-key.pem"),
+    );
+    let served = Served::run(&[
+        "serve",
+        demo.to_str().unwrap(),
+        "--listen",
+        "0",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}/profile", home.path().display()))
+        .args(["--dump-dom", &served.url("/")])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<td>/css/site.css?v=1</td><td>early-hints</td>"),
+        "{dom}"
+    );
+}
