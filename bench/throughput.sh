@@ -18,6 +18,8 @@
 #   BENCH_SERVER_CPU   core the servers are pinned to (default: 0)
 #   BENCH_CLIENT_CPU   core h2load is pinned to      (default: 1)
 #   H2PUSH_BIN         h2push binary (default: target/release/h2push under the repository root)
+#   BENCH_H2PUSH_ACCESS_LOG  1: h2push logs every request (RUST_LOG=info) (default: 0, RUST_LOG=warn)
+#   BENCH_H2PUSH_ARGS  extra h2push flags, e.g. "--log-format json" or "--access-log FILE"
 #
 # Output: a table on stdout, also written to bench/out/throughput-<date>.txt; the raw h2load
 # output and the server logs of the run are kept in bench/out/throughput-<date>.d/.

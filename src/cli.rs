@@ -66,6 +66,11 @@ pub struct ServeArgs {
     /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
     pub dir: Option<PathBuf>,
 
+    /// Settings file (TOML, keys are these flags' long names, `dir` for DIR) [default:
+    /// ./h2push.toml when present]. Flags beat H2PUSH_* environment variables, which beat it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Address for TLS HTTP/2: HOST:PORT, a host name (resolved), or a port alone (`8443`,
     /// `:8443`) on 127.0.0.1; `0.0.0.0:8443` listens on every interface
     #[arg(long, default_value = "127.0.0.1:8443", value_parser = crate::usage::parse_listen, value_name = "ADDR")]
@@ -211,6 +216,19 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = config::DEFAULT_COMPRESS_CACHE_BYTES, value_name = "BYTES")]
     pub compress_cache: usize,
 
+    /// List a directory that has no index.html (HTML; JSON for `Accept: application/json`),
+    /// without dot-entries; off by default, so a directory's contents stay private
+    #[arg(long)]
+    pub list_dirs: bool,
+
+    /// Access log line format: pretty (key=value), combined (Apache/nginx), or json
+    #[arg(long, value_enum, default_value = "pretty", value_name = "FORMAT")]
+    pub log_format: crate::serve::access_log::LogFormat,
+
+    /// Write the access log to FILE (appended) instead of stderr, even with RUST_LOG=warn
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
@@ -238,6 +256,24 @@ pub struct CertArgs {
     /// Replace certificates that are already there
     #[arg(long)]
     pub force: bool,
+
+    /// Also name these hosts (LAN names or IP addresses) in the certificate, so a phone on the
+    /// same network can use it; re-issues the certificate, keeping an existing CA
+    #[arg(long = "host", value_name = "NAME", num_args = 1..)]
+    pub hosts: Vec<String>,
+
+    /// Trust the CA: add it to the user's NSS databases (Chromium's ~/.pki/nssdb, made when
+    /// missing, and Firefox profiles) with certutil, and as root to the system store
+    #[arg(long, conflicts_with = "untrust")]
+    pub trust: bool,
+
+    /// Take the CA out of the stores --trust put it in
+    #[arg(long)]
+    pub untrust: bool,
+
+    /// With --trust/--untrust as root: leave the system store alone
+    #[arg(long)]
+    pub no_system: bool,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +388,7 @@ pub fn build_config(args: &ServeArgs) -> Result<Config> {
         .transpose()?;
     config.rules.headers = args.headers.clone();
     config.rules.cors = args.cors;
+    config.rules.list_dirs = args.list_dirs;
     config.live_reload = args.live_reload;
     config.compress = config::CompressConfig {
         on_the_fly: args.compress.on(),
@@ -465,6 +502,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         None => None,
     };
 
+    // The access log is written on its own thread; RUST_LOG=warn still silences it on stderr.
+    let to_stderr = tracing::enabled!(target: "h2push::access", tracing::Level::INFO);
+    if args.access_log.is_some() || to_stderr {
+        serve::access_log::install(args.log_format, args.access_log.as_deref()).map_err(|e| {
+            let file = args.access_log.as_deref().unwrap_or(Path::new("-"));
+            usage(format!("--access-log {}: {e}", file.display()))
+        })?;
+    }
     let signal = shutdown_signal()?;
     let state = match watch(&config) {
         Some(changes) => State::with_changes(config, changes),
@@ -494,8 +539,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(ca) = &cert_paths.ca {
         info!(
             ca = %ca.display(),
-            "to trust it in Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
-            ca.display()
+            "to trust it (Chromium, Firefox; as root the system store): h2push cert --trust --dir {}",
+            ca.parent().unwrap_or(Path::new(".")).display()
         );
     }
     if state.changes.is_some() {
@@ -544,6 +589,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         changes.close();
     }
     while tasks.join_next().await.is_some() {}
+    serve::access_log::flush(std::time::Duration::from_secs(1));
     info!("stopped");
     Ok(())
 }
@@ -622,7 +668,19 @@ fn shutdown_signal() -> Result<StopSignals> {
 /// `h2push cert`: writes the certificate set and says where it is.
 pub fn cert(args: CertArgs) -> Result<()> {
     let paths = tls::CertPaths::in_dir(&args.dir);
-    if paths.cert.exists() && !args.force {
+    if args.untrust {
+        return crate::trust::untrust(args.no_system);
+    }
+    if !args.hosts.is_empty() {
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("creating {}", args.dir.display()))?;
+        tls::issue(&args.dir, &args.hosts, !args.force)?;
+        println!(
+            "wrote a certificate for localhost, 127.0.0.1, ::1, {} to {}",
+            args.hosts.join(", "),
+            args.dir.display()
+        );
+    } else if paths.cert.exists() && !args.force {
         println!(
             "certificates already in {} (use --force to replace them)",
             args.dir.display()
@@ -640,14 +698,19 @@ pub fn cert(args: CertArgs) -> Result<()> {
     println!("CA (trust this):   {}", ca.display());
     println!("certificate chain: {}", paths.cert.display());
     println!("private key:       {}", paths.key.display());
-    println!(
-        "trust for Chromium: certutil -A -d sql:$HOME/.pki/nssdb -n h2push -t CP,, -i {}",
-        ca.display()
-    );
+    if !args.trust {
+        println!(
+            "trust for browsers: h2push cert --trust --dir {}",
+            args.dir.display()
+        );
+    }
     println!(
         "trust for curl:     curl --cacert {} https://localhost:8443/",
         ca.display()
     );
+    if args.trust {
+        crate::trust::trust(ca, args.no_system)?;
+    }
     Ok(())
 }
 

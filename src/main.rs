@@ -3,19 +3,17 @@
 
 use std::time::Duration;
 
-use clap::Parser;
-use h2push::cli::{self, Cli, Command, ServeArgs, UsageError};
+use h2push::cli::{self, Command, ServeArgs, UsageError};
 
 fn main() {
-    let cli = Cli::parse();
     init_logging();
-    let result = match cli.into_command() {
+    let result = h2push::config_file::parse().and_then(|cli| match cli.into_command() {
         Command::Cert(args) => cli::cert(args),
         Command::Scan(args) => cli::scan(args),
         Command::Compare(args) => cli::compare(*args),
         Command::Export(args) => cli::export(*args),
         Command::Serve(args) => serve(*args),
-    };
+    });
     if let Err(err) = result {
         eprintln!("h2push: {err:#}");
         let code = if err.downcast_ref::<UsageError>().is_some() {

@@ -63,7 +63,25 @@ pub fn ensure_certs(dir: &Path) -> Result<(CertPaths, bool)> {
 
 /// Writes a new CA and a leaf for `localhost`, `127.0.0.1` and `::1` signed by it.
 pub fn generate(dir: &Path) -> Result<()> {
-    let ca_key = KeyPair::generate()?;
+    issue(dir, &[], false)
+}
+
+/// Writes a leaf for `localhost`, `127.0.0.1`, `::1` and `hosts` (names or IP addresses, for a
+/// phone on the LAN). With `keep_ca` and a CA already in `dir`, the leaf is signed by that CA
+/// (same key and name, so a CA the user already trusts stays the one to trust); otherwise a
+/// new CA is written too.
+pub fn issue(dir: &Path, hosts: &[String], keep_ca: bool) -> Result<()> {
+    let kept = keep_ca
+        .then(|| {
+            let pem = fs::read_to_string(dir.join(CA_CERT_FILE)).ok()?;
+            let key = fs::read_to_string(dir.join(CA_KEY_FILE)).ok()?;
+            Some((pem, KeyPair::from_pem(&key).ok()?))
+        })
+        .flatten();
+    let (ca_key, kept_pem) = match kept {
+        Some((pem, key)) => (key, Some(pem)),
+        None => (KeyPair::generate()?, None),
+    };
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params
         .distinguished_name
@@ -73,14 +91,25 @@ pub fn generate(dir: &Path) -> Result<()> {
         .push(DnType::OrganizationName, "h2push");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let ca_pem = match kept_pem {
+        Some(pem) => pem,
+        None => ca_params.self_signed(&ca_key)?.pem(),
+    };
 
     let leaf_key = KeyPair::generate()?;
-    let mut leaf_params = CertificateParams::new(vec![
+    let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
         "::1".to_string(),
-    ])?;
+    ];
+    names.extend(
+        hosts
+            .iter()
+            .filter(|h| !names.contains(h))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let mut leaf_params = CertificateParams::new(names)?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -93,13 +122,13 @@ pub fn generate(dir: &Path) -> Result<()> {
     let issuer = Issuer::new(ca_params, &ca_key);
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
 
-    write_file(&dir.join(CA_CERT_FILE), ca_cert.pem().as_bytes(), false)?;
+    write_file(&dir.join(CA_CERT_FILE), ca_pem.as_bytes(), false)?;
     write_file(
         &dir.join(CA_KEY_FILE),
         ca_key.serialize_pem().as_bytes(),
         true,
     )?;
-    let chain = format!("{}{}", leaf_cert.pem(), ca_cert.pem());
+    let chain = format!("{}{}", leaf_cert.pem(), ca_pem);
     write_file(&dir.join(LEAF_CERT_FILE), chain.as_bytes(), false)?;
     write_file(
         &dir.join(LEAF_KEY_FILE),

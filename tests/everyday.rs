@@ -338,3 +338,409 @@ fn cors_allows_every_origin_and_answers_preflights() {
     let text = curl(&plain, &[], "/data.json").to_lowercase();
     assert!(!text.contains("access-control"), "{text}");
 }
+
+#[test]
+fn directory_listing_is_escaped_sorted_and_has_json() {
+    let dir = site(&[
+        ("files/<b>&x\".txt", b"12345"),
+        ("files/a b#c.txt", b"1"),
+        ("files/zdir/inner.txt", b"1"),
+        ("files/.secret", b"hidden"),
+        ("files/sub/index.html", b"<p>index wins</p>"),
+    ]);
+    // Off by default: a directory without index.html is 404.
+    let plain = Served::start(dir.path(), &[]);
+    assert!(curl(&plain, &[], "/files/").starts_with("HTTP/2 404"));
+
+    let served = Served::start(dir.path(), &["--list-dirs"]);
+    let page = curl(&served, &[], "/files/");
+    assert!(page.starts_with("HTTP/2 200"), "{page}");
+    assert!(page.contains("text/html; charset=utf-8"), "{page}");
+    assert!(
+        page.contains(">&lt;b&gt;&amp;x&quot;.txt</a><td>5<td>"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>"), "unescaped name: {page}");
+    assert!(page.contains("href=\"/files/a%20b%23c.txt\""), "{page}");
+    assert!(page.contains("href=\"/files/zdir/\">zdir/</a>"), "{page}");
+    assert!(page.contains("href=\"/\">../</a>"), "{page}");
+    assert!(!page.contains("secret"), "{page}");
+    // Directories first, then files by name.
+    let order: Vec<usize> = ["sub/", "zdir/", "&lt;b&gt;", "a b#c.txt"]
+        .iter()
+        .map(|n| page.find(&format!(">{n}")).expect(n))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?} {page}");
+    // A directory with an index.html still gets its page.
+    assert!(curl(&served, &[], "/files/sub/").ends_with("index wins</p>"));
+
+    let json = curl(&served, &["-H", "Accept: application/json"], "/files/");
+    let body = &json[json.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let names: Vec<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sub", "zdir", "<b>&x\".txt", "a b#c.txt"]);
+    assert_eq!(v["entries"][2]["size"], 5);
+    assert_eq!(v["entries"][0]["dir"], true);
+    assert!(v["entries"][2]["modified"].as_u64().unwrap() > 1_600_000_000);
+}
+
+/// Reads `path` until it has `lines` lines (the writer thread flushes within a moment).
+fn wait_for_lines(path: &std::path::Path, lines: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= lines {
+            return text.lines().map(str::to_owned).collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} has fewer than {lines} lines", path.display());
+}
+
+#[test]
+fn access_log_formats_to_a_file() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let logs = tempfile::TempDir::new().unwrap();
+    let ua = ["-A", "tester/1.0", "-e", "https://ref.example/p"];
+    for (format, expect) in [
+        ("combined", " - - ["),
+        ("json", "{"),
+        ("pretty", "INFO h2push::access: peer=127.0.0.1:"),
+    ] {
+        let file = logs.path().join(format!("{format}.log"));
+        let served = Served::start(
+            dir.path(),
+            &[
+                "--log-format",
+                format,
+                "--access-log",
+                file.to_str().unwrap(),
+            ],
+        );
+        curl(&served, &ua, "/a.txt");
+        curl(&served, &[&ua[..], &["--http1.1"]].concat(), "/missing");
+        let lines = wait_for_lines(&file, 2);
+        assert!(lines[0].contains(expect), "{format}: {lines:?}");
+        // Nothing from the access log on stderr when it goes to a file.
+        assert!(served.log_lines("path=/a.txt").is_empty());
+        match format {
+            "combined" => {
+                assert!(
+                    lines[0].starts_with("127.0.0.1 - - [")
+                        && lines[0].ends_with(
+                            "] \"GET /a.txt HTTP/2.0\" 200 5 \"https://ref.example/p\" \"tester/1.0\""
+                        ),
+                    "{}",
+                    lines[0]
+                );
+                assert!(
+                    lines[1].contains("\"GET /missing HTTP/1.1\" 404 "),
+                    "{}",
+                    lines[1]
+                );
+            }
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+                assert_eq!(v["proto"], "h2");
+                assert_eq!(v["method"], "GET");
+                assert_eq!(v["path"], "/a.txt");
+                assert_eq!(v["status"], 200);
+                assert_eq!(v["bytes"], 5);
+                assert_eq!(v["user_agent"], "tester/1.0");
+                assert_eq!(v["referer"], "https://ref.example/p");
+                assert!(v["client"].as_str().unwrap().starts_with("127.0.0.1:"));
+                assert!(v["ms"].as_f64().unwrap() >= 0.0);
+                let v: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+                assert_eq!(
+                    (v["proto"].as_str(), v["status"].as_u64()),
+                    (Some("h1"), Some(404))
+                );
+            }
+            _ => {
+                assert!(
+                    lines[0].contains(" proto=h2 method=GET path=/a.txt status=200 bytes=5 ms="),
+                    "{}",
+                    lines[0]
+                );
+                assert!(lines[0].ends_with(" ua=\"tester/1.0\" referer=\"https://ref.example/p\""));
+            }
+        }
+    }
+}
+
+#[test]
+fn access_log_goes_to_stderr_by_default() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let served = Served::start(dir.path(), &[]);
+    curl(&served, &[], "/a.txt");
+    for _ in 0..100 {
+        if !served.log_lines("path=/a.txt").is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let lines = served.log_lines("path=/a.txt");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("proto=h2 method=GET path=/a.txt status=200 bytes=5"));
+}
+
+/// `h2push serve` in `cwd` with `env`, until it prints its URL; the lines it printed.
+fn start_lines(
+    cwd: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, Vec<String>) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut seen = Vec::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.contains("asset delivery");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (child, seen)
+}
+
+#[test]
+fn config_file_env_and_flags_in_that_order() {
+    let site_dir = site(&[("a.txt", b"a")]);
+    let cwd = site(&[]);
+    let certs = cwd.path().join("c");
+    std::fs::write(
+        cwd.path().join("h2push.toml"),
+        format!(
+            "dir = {:?}\nlisten = \"0\"\ncerts-dir = {:?}\npush-max-assets = 3\npush-max-bytes = 1000\nearly-hints = false\nheader = [\"/*: X-A: 1\"]\n",
+            site_dir.path(),
+            certs
+        ),
+    )
+    .unwrap();
+    let delivery = |lines: &[String]| {
+        lines
+            .iter()
+            .find(|l| l.contains("asset delivery"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{lines:?}"))
+    };
+    // The file alone (found in the working directory).
+    let (_, lines) = start_lines(cwd.path(), &["serve"], &[]);
+    let line = delivery(&lines);
+    assert!(line.contains("push_max_assets=3"), "{line}");
+    assert!(line.contains("push_max_bytes=1000"), "{line}");
+    assert!(line.contains("early_hints=false"), "{line}");
+    assert!(
+        lines.iter().any(|l| l.contains(&format!(
+            "root={}",
+            site_dir.path().canonicalize().unwrap().display()
+        ))),
+        "{lines:?}"
+    );
+    // The environment beats the file; a flag beats both.
+    let env = [
+        ("H2PUSH_PUSH_MAX_ASSETS", "5"),
+        ("H2PUSH_PUSH_MAX_BYTES", "2000"),
+    ];
+    let (_, lines) = start_lines(cwd.path(), &["serve", "--push-max-assets", "7"], &env);
+    let line = delivery(&lines);
+    assert!(line.contains("push_max_assets=7"), "{line}");
+    assert!(line.contains("push_max_bytes=2000"), "{line}");
+    assert!(line.contains("early_hints=false"), "{line}");
+    // --config names another file, also for the bare command.
+    let other = cwd.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!("listen = \"0\"\ncerts-dir = {certs:?}\npush-max-assets = 9\n"),
+    )
+    .unwrap();
+    let (_, lines) = start_lines(
+        cwd.path(),
+        &[
+            site_dir.path().to_str().unwrap(),
+            "--config",
+            other.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(delivery(&lines).contains("push_max_assets=9"));
+
+    // A bad setting names the file and the setting; a bad value is checked as the flag is.
+    std::fs::write(&other, "no-such-thing = 1\n").unwrap();
+    let out = run_in(cwd.path(), &["serve", "--config", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("other.toml") && stderr.contains("no-such-thing"),
+        "{stderr}"
+    );
+    std::fs::write(&other, "idle-timeout = \"5\"\n").unwrap();
+    let out = run_in(cwd.path(), &["serve", "--config", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5ms or 5s"));
+}
+
+#[test]
+fn cert_host_adds_names_and_keeps_the_ca() {
+    let certs = tempfile::TempDir::new().unwrap();
+    let dir_arg = certs.path().to_str().unwrap();
+    let cwd = site(&[("a.txt", b"lan")]);
+    assert!(run_in(cwd.path(), &["cert", "--dir", dir_arg])
+        .status
+        .success());
+    let ca_before = std::fs::read(certs.path().join("ca.pem")).unwrap();
+    let out = run_in(
+        cwd.path(),
+        &[
+            "cert",
+            "--dir",
+            dir_arg,
+            "--host",
+            "phone-test.lan",
+            "10.1.2.3",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("phone-test.lan, 10.1.2.3"));
+    assert_eq!(
+        std::fs::read(certs.path().join("ca.pem")).unwrap(),
+        ca_before
+    );
+    // curl, trusting the CA from before, accepts the new name.
+    let served = Served::run(&[
+        "serve",
+        cwd.path().to_str().unwrap(),
+        "--listen",
+        "0",
+        "--cert",
+        &format!("{dir_arg}/localhost.pem"),
+        "--key",
+        &format!("{dir_arg}/localhost-key.pem"),
+    ]);
+    let resolve = format!("phone-test.lan:{}:127.0.0.1", served.port);
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--cacert",
+            &format!("{dir_arg}/ca.pem"),
+            "--resolve",
+            &resolve,
+        ])
+        .arg(format!("https://phone-test.lan:{}/a.txt", served.port))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "lan", "{out:?}");
+}
+
+#[test]
+fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
+    let Some(certutil) = common::tool("certutil") else {
+        return;
+    };
+    let home = tempfile::TempDir::new().unwrap();
+    let certs = home.path().join("certs");
+    let cert = |args: &[&str]| {
+        Command::new(bin())
+            .args(["cert", "--dir", certs.to_str().unwrap(), "--no-system"])
+            .args(args)
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let listed = || {
+        let out = Command::new(&certutil)
+            .args(["-L", "-d"])
+            .arg(format!("sql:{}/.pki/nssdb", home.path().display()))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = cert(&["--trust"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created the NSS database"), "{stdout}");
+    assert!(stdout.contains("trusted"), "{stdout}");
+    assert!(listed().contains("h2push local CA"), "{}", listed());
+
+    let out = cert(&["--untrust"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed the h2push CA"));
+    assert!(!listed().contains("h2push local CA"), "{}", listed());
+}
+
+#[test]
+fn demo_site_has_a_favicon_and_no_fixed_port() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let served = Served::start(&demo, &[]);
+    let icon = curl(&served, &["-o", "/dev/null"], "/favicon.ico");
+    assert!(icon.starts_with("HTTP/2 200"), "{icon}");
+    let index = std::fs::read_to_string(demo.join("index.html")).unwrap();
+    // The example's origin is filled in by script; only its placeholder names a port.
+    assert!(!index.contains("canonical"), "{index}");
+    assert!(index.contains("<span class=\"origin\">"), "{index}");
+    let events = std::fs::read_to_string(demo.join("events.html")).unwrap();
+    assert!(!events.contains("</span> times"), "{events}");
+}
+
+/// `cert --trust` in a fresh HOME, then Chromium (no `--ignore-certificate-errors`) loads the
+/// demo page and its Resource Timing table reports assets started by the 103.
+#[test]
+fn chromium_trusts_the_ca_after_cert_trust_and_acts_on_early_hints() {
+    let (Some(chromium), Some(_)) = (common::tool("chromium"), common::tool("certutil")) else {
+        return;
+    };
+    let home = tempfile::TempDir::new().unwrap();
+    let certs = home.path().join("certs");
+    let c = certs.to_str().unwrap();
+    let out = Command::new(bin())
+        .args(["cert", "--dir", c, "--trust", "--no-system"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let (cert, key) = (
+        format!("{c}/localhost.pem"),
+        format!("{c}/localhost-key.pem"),
+    );
+    let served = Served::run(&[
+        "serve",
+        demo.to_str().unwrap(),
+        "--listen",
+        "0",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    let out = Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}/profile", home.path().display()))
+        .args(["--dump-dom", &served.url("/")])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<td>/css/site.css?v=1</td><td>early-hints</td>"),
+        "{dom}"
+    );
+}

@@ -126,8 +126,13 @@ start_nghttpd() { # PORT; nghttpd has a single thread unless given -n
 }
 
 start_h2push() { # PORT; one tokio worker thread via H2PUSH_WORKER_THREADS
-    H2PUSH_WORKER_THREADS=1 RUST_LOG=warn $SERVER_PIN "$H2PUSH_BIN" serve "$WORK/www" \
-        --listen "127.0.0.1:$1" --cert "$WORK/cert.pem" --key "$WORK/key.pem" \
+    # BENCH_H2PUSH_ACCESS_LOG=1 keeps the access log on (to $WORK/h2push.log, as stderr would go);
+    # BENCH_H2PUSH_ARGS adds flags (e.g. "--log-format json").
+    local log=warn
+    [ "${BENCH_H2PUSH_ACCESS_LOG:-0}" = 1 ] && log=info
+    # shellcheck disable=SC2086 # BENCH_H2PUSH_ARGS is a list of flags
+    H2PUSH_WORKER_THREADS=1 RUST_LOG=$log $SERVER_PIN "$H2PUSH_BIN" serve "$WORK/www" \
+        --listen "127.0.0.1:$1" --cert "$WORK/cert.pem" --key "$WORK/key.pem" ${BENCH_H2PUSH_ARGS:-} \
         >"$WORK/h2push.log" 2>&1 &
     PID[h2push]=$!
 }

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod compress;
 pub mod encoding;
 pub mod headers;
+pub mod listing;
 pub mod live_reload;
 pub mod path;
 pub mod response;

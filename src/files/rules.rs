@@ -50,6 +50,8 @@ pub struct SiteRules {
     pub fallback: Option<String>,
     pub headers: Vec<HeaderRule>,
     pub cors: bool,
+    /// `--list-dirs`: a directory without `index.html` gets a listing instead of 404.
+    pub list_dirs: bool,
 }
 
 impl SiteRules {

@@ -1,10 +1,12 @@
 //! The access log: one line per response, the same on both protocols, with the bytes really
 //! handed to the connection and, for a response that did not reach its end, why it was cut.
+//! The binary hands lines to [`super::access_log`]'s writer thread; without it (the library in
+//! tests) they go through `tracing`.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use http::StatusCode;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use tracing::info;
 
 /// The protocol a response went out on.
@@ -44,6 +46,22 @@ impl Sent {
     }
 }
 
+/// What the access log shows of the client: its `User-Agent` and `Referer`.
+#[derive(Debug, Clone, Default)]
+pub struct Agent {
+    pub user_agent: Option<HeaderValue>,
+    pub referer: Option<HeaderValue>,
+}
+
+impl Agent {
+    pub fn of(headers: &HeaderMap) -> Self {
+        Agent {
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
+            referer: headers.get(http::header::REFERER).cloned(),
+        }
+    }
+}
+
 /// One response, as the access log shows it.
 pub struct Entry<'a> {
     pub proto: Proto,
@@ -56,9 +74,26 @@ pub struct Entry<'a> {
     pub started: Instant,
     /// For a page: assets pushed and hinted.
     pub early: Option<(usize, usize)>,
+    pub agent: Agent,
 }
 
 pub fn log(entry: Entry<'_>) {
+    if super::access_log::installed() {
+        return super::access_log::send(super::access_log::Record {
+            time: std::time::SystemTime::now(),
+            peer: entry.peer,
+            proto: entry.proto.as_str(),
+            method: entry.method.to_owned(),
+            target: entry.target.to_owned(),
+            status: entry.status,
+            bytes: entry.sent.bytes,
+            ms: entry.started.elapsed().as_secs_f64() * 1000.0,
+            cut: entry.sent.cut,
+            early: entry.early,
+            user_agent: entry.agent.user_agent,
+            referer: entry.agent.referer,
+        });
+    }
     let Entry {
         proto,
         peer,
@@ -68,6 +103,7 @@ pub fn log(entry: Entry<'_>) {
         sent,
         started,
         early,
+        agent: _,
     } = entry;
     let ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
     let (proto, status, bytes) = (proto.as_str(), status.as_u16(), sent.bytes);

@@ -191,6 +191,9 @@ impl Answer {
 fn decide(state: &State, ask: &Ask) -> Answer {
     let config = &state.config;
     let mut resolved = resolve_kept(state, &ask.method, &ask.target, &ask.headers);
+    if let Some(reply) = list_dir(config, ask, &resolved) {
+        return Answer::plain(stamp(reply, config));
+    }
     if let (Resolved::NotFound(_), Some(fallback)) = (
         &resolved,
         config.rules.fallback_for(&ask.method, &ask.headers),
@@ -233,6 +236,23 @@ fn decide(state: &State, ask: &Ask) -> Answer {
             Answer::plain(stamp(reply, config))
         }
     }
+}
+
+/// The listing for a directory without `index.html`, under `--list-dirs`.
+fn list_dir(config: &Config, ask: &Ask, resolved: &Resolved) -> Option<Reply> {
+    let get = ask.method == Method::GET;
+    if !config.rules.list_dirs || !matches!(resolved, Resolved::NotFound(_)) {
+        return None;
+    }
+    if !get && ask.method != Method::HEAD {
+        return None;
+    }
+    let reply = files::listing::listing(config, ask.path(), &ask.headers)?;
+    Some(if get {
+        reply
+    } else {
+        Reply::new(reply.head, Body::Empty)
+    })
 }
 
 fn manifest(state: &State, ask: &Ask, file: &OpenFile) -> Arc<PageAssets> {

@@ -140,6 +140,7 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
         status: head.status(),
         started,
         early: hinted,
+        agent: access::Agent::of(&ask.headers),
     };
     let (head, ()) = head.into_parts();
     Ok(Response::from_parts(head, H1Body::new(body, log, guard)))
@@ -153,6 +154,7 @@ struct LogLine {
     status: StatusCode,
     started: Instant,
     early: Option<(usize, usize)>,
+    agent: access::Agent,
 }
 
 /// A reply's body as hyper pulls it: read from the file or the stream only as hyper has room
@@ -301,6 +303,7 @@ impl Drop for H1Body {
             sent,
             started: log.started,
             early: log.early,
+            agent: log.agent,
         });
     }
 }

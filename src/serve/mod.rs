@@ -13,6 +13,7 @@
 //! `activity` (idle connections), `access` (the access log), `date` (the `Date` header).
 
 pub mod access;
+pub mod access_log;
 mod activity;
 pub mod coalesce;
 pub mod conn;

@@ -181,6 +181,7 @@ fn answer_from_memory(
         sent,
         started,
         None,
+        access::Agent::of(request.headers()),
     );
     Ok(())
 }
@@ -211,7 +212,8 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         answer = core::answer(&conn.state, ask.clone()) => answer,
         _ = poll_fn(|cx| respond.poll_reset(cx)) => {
             let sent = Sent::cut(0, "client reset the stream before the answer");
-            return log(&conn, method.as_str(), &target, StatusCode::OK, sent, started, None);
+            let agent = access::Agent::of(&ask.headers);
+            return log(&conn, method.as_str(), &target, StatusCode::OK, sent, started, None, agent);
         }
     };
     let Reply { mut head, body } = answer.reply;
@@ -252,9 +254,11 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         sent,
         started,
         counts,
+        access::Agent::of(&ask.headers),
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 fn log(
     conn: &Conn,
     method: &str,
@@ -263,6 +267,7 @@ fn log(
     sent: Sent,
     started: Instant,
     early: Option<(usize, usize)>,
+    agent: access::Agent,
 ) {
     access::log(access::Entry {
         proto: Proto::H2,
@@ -273,5 +278,6 @@ fn log(
         sent,
         started,
         early,
+        agent,
     });
 }

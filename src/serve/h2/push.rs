@@ -278,5 +278,6 @@ fn log_pushed(conn: &Conn, path: &str, status: http::StatusCode, sent: Sent, sta
         sent,
         started,
         early: None,
+        agent: access::Agent::default(),
     });
 }
