@@ -13,6 +13,7 @@
 //! ```
 
 mod args;
+pub mod browser;
 pub mod cache;
 pub mod links;
 pub mod load;
@@ -60,6 +61,8 @@ pub struct Options {
     /// CA to trust; `None` with `insecure` accepts any certificate.
     pub ca: Option<PathBuf>,
     pub insecure: bool,
+    /// `--browser`: also load the page in this browser, through the same link.
+    pub browser: Option<browser::BrowserKind>,
 }
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -109,6 +112,7 @@ pub async fn run(args: CompareArgs) -> Result<()> {
         views: args.views.0.clone(),
         ca,
         insecure: args.insecure,
+        browser: args.browser,
     };
     let progress = if args.json {
         ProgressBar::hidden()
@@ -224,6 +228,28 @@ pub async fn measure(
             }
         }
     }
+    let browser_rows = match options.browser {
+        Some(_) => {
+            let browser = browser::BrowserTarget::new(
+                &options.url,
+                target.connect_to,
+                options.ca.as_deref(),
+            )
+            .map_err(|e| usage(format!("{e:#}")))?;
+            let mut warnings = Vec::new();
+            let rows = browser::measure(
+                &browser,
+                &options.modes,
+                &options.views,
+                options.runs,
+                progress,
+                &mut warnings,
+            )
+            .await?;
+            (rows, warnings)
+        }
+        None => Default::default(),
+    };
     drop(proxy);
     let rtt_ms = options.shape.rtt.as_secs_f64() * 1000.0;
     let traces = outcomes.iter().filter_map(|o| o.first().cloned()).collect();
@@ -239,8 +265,12 @@ pub async fn measure(
         options.runs,
         modes,
     );
+    let mut warnings = report.warnings.clone();
+    warnings.extend(browser_rows.1);
     let report = Report {
         network: options.shape.describe(),
+        browser: browser_rows.0,
+        warnings,
         ..report
     };
     Ok((report, traces))
