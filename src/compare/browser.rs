@@ -30,10 +30,10 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::fetch::{
-    ContinueResponseParams, EnableParams, EventRequestPaused, HeaderEntry, RequestPattern,
-    RequestStage,
+    ContinueRequestParams, ContinueResponseParams, EnableParams, EventRequestPaused,
+    FailRequestParams, HeaderEntry, RequestPattern, RequestStage,
 };
-use chromiumoxide::cdp::browser_protocol::network::ResourceType;
+use chromiumoxide::cdp::browser_protocol::network::{ErrorReason, ResourceType};
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
 use futures_util::StreamExt;
 use indicatif::ProgressBar;
@@ -167,7 +167,7 @@ pub struct BrowserResource {
     pub start_ms: f64,
     pub response_start_ms: f64,
     pub end_ms: f64,
-    /// 0 when the HTTP cache answered.
+    /// Bytes over the network (Chromium reports 0 for the HTTP cache, and for 103 preloads).
     pub transfer_size: f64,
 }
 
@@ -227,9 +227,13 @@ impl BrowserTarget {
         let chromium = CHROMIUM_NAMES
             .iter()
             .find_map(|n| on_path(n))
-            .ok_or_else(|| anyhow!("--browser chromium: no chromium on PATH (apt-get install chromium)"))?;
+            .ok_or_else(|| {
+                anyhow!("--browser chromium: no chromium on PATH (apt-get install chromium)")
+            })?;
         let certutil = on_path("certutil").ok_or_else(|| {
-            anyhow!("--browser chromium needs certutil to trust the CA (apt-get install libnss3-tools)")
+            anyhow!(
+                "--browser chromium needs certutil to trust the CA (apt-get install libnss3-tools)"
+            )
         })?;
         let Some(ca) = ca else {
             bail!("--browser chromium needs the server's CA (--ca): Chromium ignores 103 Early Hints over a certificate it does not trust");
@@ -258,15 +262,17 @@ impl BrowserTarget {
     pub async fn load(&self, profile: &Path, mode: Mode) -> Result<BrowserRun> {
         tokio::time::timeout(BROWSER_RUN_TIMEOUT, self.load_inner(profile, mode))
             .await
-            .map_err(|_| anyhow!("Chromium did not load {} within {BROWSER_RUN_TIMEOUT:?}", self.url))?
+            .map_err(|_| {
+                anyhow!(
+                    "Chromium did not load {} within {BROWSER_RUN_TIMEOUT:?}",
+                    self.url
+                )
+            })?
     }
 
     async fn load_inner(&self, profile: &Path, mode: Mode) -> Result<BrowserRun> {
         let mut args = chromium_args();
         args.push(format!("--host-resolver-rules={}", self.resolver_rule()));
-        if mode == Mode::None {
-            args.push("--disable-features=EarlyHintsPreloadForNavigation".into());
-        }
         let config = BrowserConfig::builder()
             .chrome_executable(&self.chromium)
             .disable_default_args()
@@ -290,36 +296,7 @@ impl BrowserTarget {
     async fn navigate(&self, browser: &Browser, mode: Mode) -> Result<BrowserRun> {
         let page = browser.new_page("about:blank").await?;
         if mode == Mode::None {
-            let mut paused = page.event_listener::<EventRequestPaused>().await?;
-            let pattern = RequestPattern {
-                url_pattern: Some("*".into()),
-                resource_type: Some(ResourceType::Document),
-                request_stage: Some(RequestStage::Response),
-            };
-            page.execute(EnableParams {
-                patterns: Some(vec![pattern]),
-                handle_auth_requests: None,
-            })
-            .await?;
-            let page = page.clone();
-            tokio::spawn(async move {
-                while let Some(event) = paused.next().await {
-                    let headers: Vec<HeaderEntry> = event
-                        .response_headers
-                        .clone()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|h| !h.name.eq_ignore_ascii_case("link"))
-                        .collect();
-                    let mut params = ContinueResponseParams::new(event.request_id.clone());
-                    // Chromium takes new headers only with the status beside them.
-                    params.response_code = event.response_status_code;
-                    params.response_headers = Some(headers);
-                    if let Err(e) = page.execute(params).await {
-                        tracing::warn!(cause = %e, "Chromium: Link not stripped");
-                    }
-                }
-            });
+            ignore_hints(&page).await?;
         }
         page.goto(self.url.as_str())
             .await
@@ -345,6 +322,60 @@ impl BrowserTarget {
         }
         Ok(run)
     }
+}
+
+/// Mode `none` for Chromium, which has no switch to ignore a 103 (the
+/// `EarlyHintsPreloadForNavigation` feature is gone from Chromium 156): through `Fetch`
+/// interception, a subresource request made before the page's response arrived (so a 103
+/// preload) fails, `BlockedByClient`, and `Link` is stripped from the page's response. The
+/// renderer then requests what the document needs, as a client without hints would.
+async fn ignore_hints(page: &chromiumoxide::Page) -> Result<()> {
+    let mut paused = page.event_listener::<EventRequestPaused>().await?;
+    let pattern = |resource_type, stage| RequestPattern {
+        url_pattern: Some("*".into()),
+        resource_type,
+        request_stage: Some(stage),
+    };
+    page.execute(EnableParams {
+        patterns: Some(vec![
+            pattern(Some(ResourceType::Document), RequestStage::Response),
+            pattern(None, RequestStage::Request),
+        ]),
+        handle_auth_requests: None,
+    })
+    .await?;
+    let page = page.clone();
+    tokio::spawn(async move {
+        let mut page_answered = false;
+        while let Some(event) = paused.next().await {
+            let id = event.request_id.clone();
+            let sent = if let Some(status) = event.response_status_code {
+                page_answered = true;
+                let headers: Vec<HeaderEntry> = event
+                    .response_headers
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|h| !h.name.eq_ignore_ascii_case("link"))
+                    .collect();
+                let mut params = ContinueResponseParams::new(id);
+                // Chromium takes new headers only with the status beside them.
+                params.response_code = Some(status);
+                params.response_headers = Some(headers);
+                page.execute(params).await.map(drop)
+            } else if event.resource_type != ResourceType::Document && !page_answered {
+                page.execute(FailRequestParams::new(id, ErrorReason::BlockedByClient))
+                    .await
+                    .map(drop)
+            } else {
+                page.execute(ContinueRequestParams::new(id)).await.map(drop)
+            };
+            if let Err(e) = sent {
+                tracing::warn!(cause = %e, "Chromium: interception answer not taken");
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Medians over the runs of one (view, mode) for the browser.
@@ -401,7 +432,9 @@ pub async fn measure(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<BrowserSummary>> {
     if modes.contains(&Mode::Push) {
-        warnings.push("Chromium refuses HTTP/2 push (since version 106): its push mode is skipped".into());
+        warnings.push(
+            "Chromium refuses HTTP/2 push (since version 106): its push mode is skipped".into(),
+        );
     }
     let modes: Vec<Mode> = modes.iter().copied().filter(|&m| m != Mode::Push).collect();
     let rows: Vec<(View, Mode)> = [View::First, View::Repeat]
@@ -474,15 +507,15 @@ pub fn table(rows: &[BrowserSummary]) -> String {
         );
     }
     for r in rows {
-        out += &format!("\n{} view, {} (median run):\n", r.view.as_str(), r.mode.as_str());
+        out += &format!(
+            "\n{} view, {} (median run):\n",
+            r.view.as_str(),
+            r.mode.as_str()
+        );
         for res in &r.median_run.resources {
             out += &format!(
-                "  {:<40} {:<12} {:>6.0} → {:>6.0} ms{}\n",
-                res.path,
-                res.initiator_type,
-                res.start_ms,
-                res.end_ms,
-                if res.transfer_size == 0.0 { "  (cache)" } else { "" }
+                "  {:<40} {:<12} {:>6.0} → {:>6.0} ms\n",
+                res.path, res.initiator_type, res.start_ms, res.end_ms,
             );
         }
     }

@@ -230,12 +230,9 @@ pub async fn measure(
     }
     let browser_rows = match options.browser {
         Some(_) => {
-            let browser = browser::BrowserTarget::new(
-                &options.url,
-                target.connect_to,
-                options.ca.as_deref(),
-            )
-            .map_err(|e| usage(format!("{e:#}")))?;
+            let browser =
+                browser::BrowserTarget::new(&options.url, target.connect_to, options.ca.as_deref())
+                    .map_err(|e| usage(format!("{e:#}")))?;
             let mut warnings = Vec::new();
             let rows = browser::measure(
                 &browser,
