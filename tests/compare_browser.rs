@@ -68,6 +68,7 @@ async fn chromium_takes_the_hinted_assets_from_the_103() {
     let server = TestServer::start(config(dir.path())).await;
     let url = format!("https://localhost:{}/", server.addr.port());
     let ca = server.ca.clone();
+    let html = dir.path().join("report.html");
     let out = tokio::process::Command::new(BIN)
         .args(["compare", &url, "--rtt", "60ms", "--runs", "1", "--json"])
         .args([
@@ -78,6 +79,8 @@ async fn chromium_takes_the_hinted_assets_from_the_103() {
             "--ca",
         ])
         .arg(&ca)
+        .arg("--report")
+        .arg(&html)
         .output()
         .await
         .unwrap();
@@ -111,6 +114,12 @@ async fn chromium_takes_the_hinted_assets_from_the_103() {
         "hints: b.css was requested before a.css (which imports it) arrived: {hints:?}"
     );
 
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html.contains("<h2>Chromium</h2>")
+            && html.contains("<td>/css/b.css</td><td>early-hints</td>"),
+        "the HTML report has the Chromium section with initiator types"
+    );
     // Chromium's none cannot ignore the 103 (browser.rs, `strip_link`): the report says so.
     assert!(
         stderr.contains("Chromium still acts on the 103"),

@@ -8,6 +8,7 @@
 //!       │          and TCP slow start (profile: the named links of --profile)
 //!       ├ load     one browser-like page load (discovery = push::discover + push::css)
 //!       ├ links    Link header values from 103s and responses
+//!       ├ browser  --browser chromium: headless Chromium through the same proxy (DevTools)
 //!       ├ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
 //!       └ wire     puts --trace in the order the frames arrived
 //! ```

@@ -43,6 +43,11 @@ use url::Url;
 use super::load::{Mode, View};
 use super::report::{stats, Stats};
 
+mod report;
+mod trust;
+pub use report::{html, table};
+pub use trust::{chromium_args, on_path, TrustedHome};
+
 /// The longest one browser page load may take (launch, navigation, reading the timings).
 pub const BROWSER_RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -67,80 +72,6 @@ impl BrowserKind {
             _ => Err(format!("{s:?}: the browser compare drives is chromium")),
         }
     }
-}
-
-/// The first executable called `name` on PATH.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// A throw-away HOME whose NSS database (`.pki/nssdb`) trusts one CA, as Chromium on Linux
-/// reads it. Removed on drop.
-pub struct TrustedHome {
-    dir: tempfile::TempDir,
-}
-
-impl TrustedHome {
-    /// Runs `certutil` (libnss3-tools) to make the database and add `ca` as trusted for TLS.
-    pub fn new(certutil: &Path, ca: &Path) -> Result<TrustedHome> {
-        let dir = tempfile::TempDir::new().context("temporary HOME for the browser")?;
-        let nssdb = dir.path().join(".pki/nssdb");
-        std::fs::create_dir_all(&nssdb)?;
-        let db = format!("sql:{}", nssdb.display());
-        let ca = ca.to_string_lossy();
-        for args in [
-            vec!["-N", "-d", &db, "--empty-password"],
-            vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i", &ca],
-        ] {
-            let out = std::process::Command::new(certutil)
-                .args(&args)
-                .env("HOME", dir.path())
-                .output()
-                .with_context(|| format!("running {}", certutil.display()))?;
-            if !out.status.success() {
-                bail!(
-                    "certutil {}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-        }
-        Ok(TrustedHome { dir })
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-/// The Chromium flags of a measured run: headless, no background traffic, no QUIC (the proxy
-/// carries TCP only), and no sandbox for root (Chromium refuses to start otherwise).
-pub fn chromium_args() -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--disable-default-apps",
-        "--disable-breakpad",
-        "--disable-dev-shm-usage",
-        "--password-store=basic",
-        "--use-mock-keychain",
-        "--metrics-recording-only",
-    ]
-    .map(String::from)
-    .to_vec();
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        args.push("--no-sandbox".into());
-    }
-    args
 }
 
 /// One browser page load, as Chromium timed it (ms from navigation start).
@@ -466,101 +397,4 @@ pub async fn measure(
         .zip(&outcomes)
         .filter_map(|(&(view, mode), runs)| BrowserSummary::of(mode, view, runs))
         .collect())
-}
-
-fn ms(s: Option<&Stats>) -> String {
-    s.map_or("-".into(), |s| format!("{:.0}", s.median))
-}
-
-/// The browser's rows for the terminal table, and each median run's resources.
-pub fn table(rows: &[BrowserSummary]) -> String {
-    let Some(first) = rows.first() else {
-        return String::new();
-    };
-    let mut out = format!(
-        "\nChromium (headless, same link), ms from navigation start, median of {} runs\n",
-        first.runs
-    );
-    out += &format!(
-        "{:<7} {:<6} {:>13} {:>6} {:>6} {:>6} {:>6} {:>12}\n",
-        "view", "mode", "responseStart", "DCL", "load", "FCP", "LCP", "early-hints"
-    );
-    for r in rows {
-        out += &format!(
-            "{:<7} {:<6} {:>13} {:>6} {:>6} {:>6} {:>6} {:>12}\n",
-            r.view.as_str(),
-            r.mode.as_str(),
-            ms(Some(&r.response_start_ms)),
-            ms(Some(&r.dom_content_loaded_ms)),
-            ms(Some(&r.load_ms)),
-            ms(r.fcp_ms.as_ref()),
-            ms(r.lcp_ms.as_ref()),
-            r.early_hints
-        );
-    }
-    for r in rows {
-        out += &format!(
-            "\n{} view, {} (median run):\n",
-            r.view.as_str(),
-            r.mode.as_str()
-        );
-        for res in &r.median_run.resources {
-            out += &format!(
-                "  {:<40} {:<12} {:>6.0} → {:>6.0} ms\n",
-                res.path, res.initiator_type, res.start_ms, res.end_ms,
-            );
-        }
-    }
-    out
-}
-
-/// The browser's section of the HTML report.
-pub fn html(rows: &[BrowserSummary]) -> String {
-    use super::report::escape;
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        "<h2>Chromium</h2><p>Headless Chromium through the same link, a fresh profile per run \
-         (the repeat view reuses it in a new browser process, so a new connection). Times are \
-         Chromium's, in ms from navigation start (TCP and TLS handshakes included); medians. \
-         <code>early-hints</code> is the <code>initiatorType</code> of resources the 103 fetched. \
-         Mode <code>none</code> only strips <code>Link</code> from the page's response: \
-         Chromium has no switch to ignore a 103, and still acts on it.</p><table><tr><th>view</th><th>mode</th>\
-         <th>responseStart</th><th>DOMContentLoaded</th><th>load</th><th>FCP</th><th>LCP</th>\
-         <th>early-hints</th></tr>",
-    );
-    for r in rows {
-        out += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.view.as_str(),
-            r.mode.as_str(),
-            ms(Some(&r.response_start_ms)),
-            ms(Some(&r.dom_content_loaded_ms)),
-            ms(Some(&r.load_ms)),
-            ms(r.fcp_ms.as_ref()),
-            ms(r.lcp_ms.as_ref()),
-            r.early_hints
-        );
-    }
-    out += "</table>";
-    for r in rows {
-        out += &format!(
-            "<h3>{} view, {} (median run)</h3><table><tr><th>resource</th><th>initiatorType</th><th>start</th><th>end</th><th>bytes</th></tr>",
-            r.view.as_str(),
-            r.mode.as_str()
-        );
-        for res in &r.median_run.resources {
-            out += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.0}</td></tr>",
-                escape(&res.path),
-                escape(&res.initiator_type),
-                res.start_ms,
-                res.end_ms,
-                res.transfer_size
-            );
-        }
-        out += "</table>";
-    }
-    out
 }
