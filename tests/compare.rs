@@ -57,6 +57,7 @@ fn options(url: &str, ca: Option<&Path>, rtt: Duration, runs: usize) -> Options 
         views: vec![View::First],
         ca: ca.map(Path::to_path_buf),
         insecure: ca.is_none(),
+        browser: None,
     }
 }
 

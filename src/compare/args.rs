@@ -50,6 +50,11 @@ pub struct CompareArgs {
     #[arg(long, default_value = "first", value_parser = super::load::ViewList::parse, value_name = "LIST")]
     pub views: super::load::ViewList,
 
+    /// Also load the page in a real browser through the same link: chromium (headless, found on
+    /// PATH; needs certutil to trust --ca). Modes hints and none (Chromium refuses push)
+    #[arg(long, value_parser = super::browser::BrowserKind::parse, value_name = "NAME")]
+    pub browser: Option<super::browser::BrowserKind>,
+
     /// CA certificate (PEM) to trust [default: certs/ca.pem, written by `h2push serve`]
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,

@@ -8,11 +8,13 @@
 //!       │          and TCP slow start (profile: the named links of --profile)
 //!       ├ load     one browser-like page load (discovery = push::discover + push::css)
 //!       ├ links    Link header values from 103s and responses
+//!       ├ browser  --browser chromium: headless Chromium through the same proxy (DevTools)
 //!       ├ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
 //!       └ wire     puts --trace in the order the frames arrived
 //! ```
 
 mod args;
+pub mod browser;
 pub mod cache;
 pub mod links;
 pub mod load;
@@ -60,6 +62,8 @@ pub struct Options {
     /// CA to trust; `None` with `insecure` accepts any certificate.
     pub ca: Option<PathBuf>,
     pub insecure: bool,
+    /// `--browser`: also load the page in this browser, through the same link.
+    pub browser: Option<browser::BrowserKind>,
 }
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -109,6 +113,7 @@ pub async fn run(args: CompareArgs) -> Result<()> {
         views: args.views.0.clone(),
         ca,
         insecure: args.insecure,
+        browser: args.browser,
     };
     let progress = if args.json {
         ProgressBar::hidden()
@@ -224,6 +229,25 @@ pub async fn measure(
             }
         }
     }
+    let browser_rows = match options.browser {
+        Some(_) => {
+            let browser =
+                browser::BrowserTarget::new(&options.url, target.connect_to, options.ca.as_deref())
+                    .map_err(|e| usage(format!("{e:#}")))?;
+            let mut warnings = Vec::new();
+            let rows = browser::measure(
+                &browser,
+                &options.modes,
+                &options.views,
+                options.runs,
+                progress,
+                &mut warnings,
+            )
+            .await?;
+            (rows, warnings)
+        }
+        None => Default::default(),
+    };
     drop(proxy);
     let rtt_ms = options.shape.rtt.as_secs_f64() * 1000.0;
     let traces = outcomes.iter().filter_map(|o| o.first().cloned()).collect();
@@ -239,8 +263,12 @@ pub async fn measure(
         options.runs,
         modes,
     );
+    let mut warnings = report.warnings.clone();
+    warnings.extend(browser_rows.1);
     let report = Report {
         network: options.shape.describe(),
+        browser: browser_rows.0,
+        warnings,
         ..report
     };
     Ok((report, traces))

@@ -150,6 +150,9 @@ pub struct Report {
     pub runs: usize,
     pub modes: Vec<ModeSummary>,
     pub ratios: Vec<Ratio>,
+    /// `--browser`: the browser's rows (empty without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub browser: Vec<super::browser::BrowserSummary>,
 }
 
 impl Report {
@@ -173,6 +176,7 @@ impl Report {
             runs,
             modes,
             ratios,
+            browser: Vec::new(),
         }
     }
 
@@ -308,6 +312,7 @@ pub fn table(report: &Report) -> String {
             r.mode, r.baseline, r.ratio
         );
     }
+    out.push_str(&super::browser::table(&report.browser));
     out
 }
 
@@ -586,6 +591,7 @@ pub fn html(report: &Report) -> String {
             svg_waterfall(&m.median_run, span, report.rtt_ms)
         );
     }
+    out.push_str(&super::browser::html(&report.browser));
     out.push_str("</body></html>\n");
     out
 }

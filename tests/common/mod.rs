@@ -369,33 +369,13 @@ pub fn chromium_dom(
     url: &str,
     run_ms: u32,
 ) -> String {
-    let home = tempfile::TempDir::new().unwrap();
-    let nssdb = home.path().join(".pki/nssdb");
-    std::fs::create_dir_all(&nssdb).unwrap();
-    let db = format!("sql:{}", nssdb.display());
-    for args in [
-        vec!["-N", "-d", &db, "--empty-password"],
-        vec!["-A", "-d", &db, "-n", "h2push", "-t", "CP,,", "-i"],
-    ] {
-        let status = std::process::Command::new(certutil)
-            .args(&args)
-            .args(args.contains(&"-A").then_some(ca))
-            .env("HOME", home.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "certutil {args:?}");
-    }
+    let home = h2push::compare::browser::TrustedHome::new(std::path::Path::new(certutil), ca)
+        .expect("an NSS database trusting the CA");
     let profile = tempfile::TempDir::new().unwrap();
     let out = std::process::Command::new(chromium)
+        .args(h2push::compare::browser::chromium_args())
         .args([
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             &format!("--user-data-dir={}", profile.path().display()),
             &format!("--timeout={run_ms}"),
             "--dump-dom",
