@@ -26,7 +26,8 @@ pub fn command() -> clap::Command {
             if arg.get_env().is_some() || matches!(id, "help" | "version") {
                 return arg;
             }
-            let name = format!("H2PUSH_{}", id.to_ascii_uppercase());
+            let flag = arg.get_long().unwrap_or(id);
+            let name = format!("H2PUSH_{}", flag.replace('-', "_").to_ascii_uppercase());
             arg.env(&*Box::leak(name.into_boxed_str()))
         })
     };

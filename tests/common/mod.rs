@@ -2,6 +2,7 @@
 //! certificate, and talk to it with the h2 client over rustls.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod h1;
 pub mod h2c;
 pub mod raw;
