@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::h2c::{self as raw, RawConn, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS};
+use common::h2c::{
+    self as raw, RawConn, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS,
+};
 use common::TestServer;
 
 /// The download on stream 1: far more than the 64 KiB the server may send before the client's

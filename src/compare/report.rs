@@ -190,7 +190,9 @@ impl Report {
 /// figures are then the `none` figures.
 pub fn warnings(modes: &[ModeSummary]) -> Vec<String> {
     let mut out = Vec::new();
-    for m in modes {
+    // A repeat view may rightly get nothing: its page can be a 304, and what the client has
+    // cached is not pushed or hinted again.
+    for m in modes.iter().filter(|m| m.view == View::First) {
         let run = &m.median_run;
         match m.mode {
             Mode::Push if m.promises == 0.0 => {
@@ -666,6 +668,13 @@ mod tests {
         assert!(warnings[1].contains("hints = none"), "{warnings:?}");
         let modes = [ModeSummary::new(Mode::Hints, &[run(Mode::Hints, 9.0)], 1.0).unwrap()];
         assert!(self::warnings(&modes).is_empty());
+        let mut repeat = run(Mode::Push, 100.0);
+        repeat.promises = 0;
+        let modes = [ModeSummary::of_view(Mode::Push, View::Repeat, &[repeat], 100.0).unwrap()];
+        assert!(
+            self::warnings(&modes).is_empty(),
+            "a repeat view may push nothing"
+        );
     }
 
     #[test]
