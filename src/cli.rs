@@ -17,8 +17,10 @@ use crate::watch::ChangeFeed;
 
 pub use crate::compare::CompareArgs;
 pub use crate::export::ExportArgs;
-pub use crate::usage::parse_duration;
+use crate::push::plan_args::PlanArgs;
+use crate::usage::parse_duration;
 use crate::usage::usage;
+pub use crate::usage::Switch;
 pub use crate::usage::UsageError;
 
 #[derive(Debug, Parser)]
@@ -234,19 +236,6 @@ pub struct ServeArgs {
     pub threads: Option<usize>,
 }
 
-/// An on/off flag value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Switch {
-    On,
-    Off,
-}
-
-impl Switch {
-    pub fn on(self) -> bool {
-        self == Switch::On
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct CertArgs {
     /// Directory to write ca.pem, ca-key.pem, localhost.pem and localhost-key.pem into
@@ -291,29 +280,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// The origin the site is served from: absolute links to it count as same-origin
-    #[arg(long, default_value = crate::push::scan::DEFAULT_SCAN_ORIGIN, value_name = "URL")]
-    pub origin: String,
-
-    /// Plan as `serve --push on|off` would
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
-    pub push: Switch,
-
-    /// Most assets pushed per page (the rest are hinted), as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
-    pub push_max_assets: usize,
-
-    /// Most bytes of assets pushed per page (the rest are hinted), as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
-    pub push_max_bytes: u64,
-
-    /// Bytes of non-critical assets pushed per page, as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
-    pub push_extra_bytes: u64,
-
-    /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them
-    #[arg(long)]
-    pub follow_symlinks: bool,
+    #[command(flatten)]
+    pub plan: PlanArgs,
 }
 
 /// `h2push compare`: on its own runtime, like `serve`.
@@ -719,15 +687,7 @@ pub fn scan(args: ScanArgs) -> Result<()> {
     use crate::push::scan::{self, Pages};
     let (root, file) = scan_root(args.dir.as_ref())?;
     let mut config = Config::new(root);
-    config.follow_symlinks = args.follow_symlinks;
-    config.push.push = args.push.on();
-    config.push.max_assets = args.push_max_assets;
-    config.push.max_bytes = args.push_max_bytes;
-    config.push.extra_bytes = args.push_extra_bytes;
-    let origin = url::Url::parse(&args.origin)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-        .ok_or_else(|| usage(format!("--origin {:?} is not an http(s) URL", args.origin)))?;
+    let origin = args.plan.apply(&mut config)?;
     let pages = if let Some(file) = file {
         let page = scan::page_url_path(&config, &file.to_string_lossy()).map_err(usage)?;
         Pages::These(vec![page])

@@ -64,6 +64,19 @@ pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
         .ok_or_else(|| format!("`{s}`: the name has no address"))
 }
 
+/// An on/off flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn on(self) -> bool {
+        self == Switch::On
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,8 @@ use tracing::{info, warn};
 
 use super::output::{self, Check};
 use super::Format;
-use crate::cli::Switch;
-use crate::config::{self, Config};
-use crate::usage::usage;
+use crate::config::Config;
+use crate::push::plan_args::PlanArgs;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -29,48 +28,18 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub check: Option<PathBuf>,
 
-    /// The origin the site is served from: absolute links to it count as same-origin
-    #[arg(long, default_value = crate::push::scan::DEFAULT_SCAN_ORIGIN, value_name = "URL")]
-    pub origin: String,
-
     /// Where the site lives on the server, for formats that name files (h2o) [default: DIR]
     #[arg(long, value_name = "PATH")]
     pub docroot: Option<String>,
 
-    /// Plan as `serve --push on|off` would (off: no link is marked nopush)
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
-    pub push: Switch,
-
-    /// Most assets pushed per page (the rest are marked nopush), as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
-    pub push_max_assets: usize,
-
-    /// Safety cap on the bytes of critical assets pushed per page, as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
-    pub push_max_bytes: u64,
-
-    /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
-    /// critical ones (the rest are marked nopush), as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
-    pub push_extra_bytes: u64,
-
-    /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them
-    #[arg(long)]
-    pub follow_symlinks: bool,
+    #[command(flatten)]
+    pub plan: PlanArgs,
 }
 
 /// Exports the site at `root` (canonical) as the flags say.
 pub fn run(args: &ExportArgs, root: PathBuf) -> Result<()> {
     let mut config = Config::new(root);
-    config.follow_symlinks = args.follow_symlinks;
-    config.push.push = args.push.on();
-    config.push.max_assets = args.push_max_assets;
-    config.push.max_bytes = args.push_max_bytes;
-    config.push.extra_bytes = args.push_extra_bytes;
-    let origin = url::Url::parse(&args.origin)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
-        .ok_or_else(|| usage(format!("--origin {:?} is not an http(s) URL", args.origin)))?;
+    let origin = args.plan.apply(&mut config)?;
     let docroot = match &args.docroot {
         Some(docroot) => docroot.clone(),
         None => config.root.display().to_string(),

@@ -11,7 +11,8 @@
 //!   requests ask at once (`flight`), within a bound on discoveries running.
 //! - `policy` decides push or hint for each asset, the same for `serve` and `scan`; `digest` is
 //!   the cookie that tells it which asset versions a client already has.
-//! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command.
+//! - `site` is the served directory as discovery sees it; `scan` is the `h2push scan` command;
+//!   `plan_args` the flags it shares with `export`.
 //!
 //! The page-load comparer reuses `html` and `css` on downloaded bytes.
 
@@ -26,6 +27,7 @@ pub mod html_scan;
 pub mod html_tree;
 pub mod manifest;
 pub mod pages;
+pub mod plan_args;
 pub mod policy;
 pub mod scan;
 pub mod site;
