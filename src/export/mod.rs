@@ -171,7 +171,10 @@ pub struct Export {
     pub origin: String,
     pub push: bool,
     pub push_max_assets: usize,
+    /// The safety cap on critical bytes pushed per page.
     pub push_max_bytes: u64,
+    /// The budget for non-critical assets pushed per page.
+    pub push_extra_bytes: u64,
     /// Sorted by URL path.
     pub pages: Vec<PageExport>,
     /// Pages past [`scan::MAX_SCAN_PAGES`], left out.
@@ -198,6 +201,7 @@ pub fn build(config: &Config, origin: &Url) -> Export {
         push: config.push.push,
         push_max_assets: config.push.max_assets,
         push_max_bytes: config.push.max_bytes,
+        push_extra_bytes: config.push.extra_bytes,
         pages,
         pages_not_scanned,
     }
@@ -264,12 +268,14 @@ pub fn render(format: Format, export: &Export, docroot: &str) -> Rendered {
 fn preamble(marker: &str, format: &str, export: &Export) -> String {
     let mut out = format!(
         "{marker} Written by `h2push export --format {format}`: the Link preload headers `h2push serve` sends\n\
-         {marker} with each page (origin {}, push {}, at most {} assets / {} bytes pushed per page).\n\
+         {marker} with each page (origin {}, push {}, at most {} assets pushed per page: the critical ones up to\n\
+         {marker} {} bytes, others within {} bytes).\n\
          {marker} Regenerate it rather than editing it; `--check FILE` tells CI when it is stale.\n",
         export.origin,
         if export.push { "on" } else { "off" },
         export.push_max_assets,
         export.push_max_bytes,
+        export.push_extra_bytes,
     );
     if export.pages_not_scanned > 0 {
         out.push_str(&format!(
@@ -342,6 +348,7 @@ pub(crate) mod tests {
             push: true,
             push_max_assets: config.push.max_assets,
             push_max_bytes: config.push.max_bytes,
+            push_extra_bytes: config.push.extra_bytes,
             pages: vec![
                 page_export("/about.html", &about, &config),
                 page_export("/index.html", &index, &config),
