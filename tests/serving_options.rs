@@ -254,3 +254,44 @@ fn access_log_goes_to_stderr_by_default() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("proto=h2 method=GET path=/a.txt status=200 bytes=5"));
 }
+
+#[test]
+fn access_log_wakes_after_quiet_and_is_complete_at_stop() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let logs = tempfile::TempDir::new().unwrap();
+    let file = logs.path().join("access.log");
+    let served = Served::start(dir.path(), &["--access-log", file.to_str().unwrap()]);
+    // After half a second of quiet the writer parks; the next line must wake it, not wait for
+    // its safety timeout (the bound here leaves a loaded machine 600 ms).
+    for round in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        curl(&served, &[], "/a.txt");
+        let sent = std::time::Instant::now();
+        let lines = wait_for_lines(&file, round + 1);
+        assert!(
+            sent.elapsed() < std::time::Duration::from_millis(600),
+            "the first line after a quiet spell took {:?}",
+            sent.elapsed()
+        );
+        assert!(lines[round].contains("path=/a.txt status=200"), "{lines:?}");
+    }
+    // Lines of responses sent just before SIGTERM are written before the server exits: one
+    // curl, SIGTERM as soon as it is done, within the writer's polling interval.
+    let urls: Vec<String> = (0..20)
+        .map(|i| served.url(&format!("/a.txt?{i}")))
+        .collect();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--http2", "--cacert", served.ca.to_str().unwrap()])
+        .args(&urls)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(served.terminate().code(), Some(0));
+    let text = std::fs::read_to_string(&file).unwrap();
+    for i in 0..20 {
+        assert!(
+            text.contains(&format!("path=/a.txt?{i} ")),
+            "{i} missing:\n{text}"
+        );
+    }
+}

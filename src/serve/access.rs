@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tracing::info;
 
 /// The protocol a response went out on.
@@ -66,8 +66,8 @@ impl Agent {
 pub struct Entry<'a> {
     pub proto: Proto,
     pub peer: SocketAddr,
-    /// The request method, or `PUSH` for a pushed response.
-    pub method: &'a str,
+    /// The request method, or `PUSH` for a pushed response ([`super::access_log::push_method`]).
+    pub method: &'a Method,
     pub target: &'a str,
     pub status: StatusCode,
     pub sent: Sent,
@@ -77,19 +77,26 @@ pub struct Entry<'a> {
     pub agent: Agent,
 }
 
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 pub fn log(entry: Entry<'_>) {
     if super::access_log::installed() {
+        let ended = Instant::now();
         return super::access_log::send(super::access_log::Record {
-            time: std::time::SystemTime::now(),
+            ended,
             peer: entry.peer,
-            proto: entry.proto.as_str(),
-            method: entry.method.to_owned(),
-            target: entry.target.to_owned(),
+            proto: entry.proto,
+            method: entry.method.clone(),
+            target: super::access_log::Target::new(entry.target),
             status: entry.status,
             bytes: entry.sent.bytes,
-            ms: entry.started.elapsed().as_secs_f64() * 1000.0,
-            cut: entry.sent.cut,
-            early: entry.early,
+            elapsed_us: ended.saturating_duration_since(entry.started).as_micros() as u64,
+            cut: entry.sent.cut.map(String::into_boxed_str),
+            early: entry
+                .early
+                .map(|(pushed, hinted)| (count(pushed), count(hinted))),
             user_agent: entry.agent.user_agent,
             referer: entry.agent.referer,
         });

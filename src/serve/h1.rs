@@ -135,7 +135,7 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     }
     let log = LogLine {
         peer: ctx.peer,
-        method: ask.method.to_string(),
+        method: ask.method,
         target: ask.target,
         status: head.status(),
         started,
@@ -149,7 +149,7 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
 /// What the access-log line of a response needs, written when its body is done or dropped.
 struct LogLine {
     peer: SocketAddr,
-    method: String,
+    method: http::Method,
     target: String,
     status: StatusCode,
     started: Instant,

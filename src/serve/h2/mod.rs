@@ -175,7 +175,7 @@ fn answer_from_memory(
     let sent = send::in_memory(respond.send_response(reply.head, ended), reply.body);
     log(
         conn,
-        request.method().as_str(),
+        request.method(),
         target,
         status,
         sent,
@@ -213,7 +213,7 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         _ = poll_fn(|cx| respond.poll_reset(cx)) => {
             let sent = Sent::cut(0, "client reset the stream before the answer");
             let agent = access::Agent::of(&ask.headers);
-            return log(&conn, method.as_str(), &target, StatusCode::OK, sent, started, None, agent);
+            return log(&conn, &method, &target, StatusCode::OK, sent, started, None, agent);
         }
     };
     let Reply { mut head, body } = answer.reply;
@@ -248,7 +248,7 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
     let counts = early.map(|e| (e.pushed, e.hinted));
     log(
         &conn,
-        method.as_str(),
+        &method,
         &target,
         status,
         sent,
@@ -261,7 +261,7 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
 #[allow(clippy::too_many_arguments)]
 fn log(
     conn: &Conn,
-    method: &str,
+    method: &http::Method,
     target: &str,
     status: StatusCode,
     sent: Sent,

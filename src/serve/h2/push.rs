@@ -272,7 +272,7 @@ fn log_pushed(conn: &Conn, path: &str, status: http::StatusCode, sent: Sent, sta
     access::log(access::Entry {
         proto: Proto::H2,
         peer: conn.peer,
-        method: "PUSH",
+        method: &crate::serve::access_log::push_method(),
         target: path,
         status,
         sent,
