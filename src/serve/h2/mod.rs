@@ -5,9 +5,10 @@
 mod push;
 pub mod send;
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -87,43 +88,69 @@ pub async fn serve<IO>(
     let activity = Arc::new(Activity::default());
     // Made once: a request touches `activity` rather than restarting this future.
     let idle = activity.idle_for(limits.idle_timeout, &state.reclaim);
-    tokio::pin!(idle);
+    // The signal futures too, polled on the first pass (which registers this task's waker)
+    // and after that only once a signal was raised: see `Signal`.
+    let shutdown = signals.shutdown.cancelled();
+    let abort = signals.abort.cancelled();
+    tokio::pin!(idle, shutdown, abort);
     let mut draining = false;
+    let mut registered = false;
     loop {
-        tokio::select! {
-            next = accept_run(&mut connection, &hold) => match next {
-                Some(Ok((request, respond))) => {
-                    activity.touch();
-                    let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
-                        continue;
-                    };
-                    let guard = activity.start();
-                    let conn = conn.clone();
-                    tokio::spawn(
-                        async move {
-                            handle(request, respond, conn).await;
-                            drop(guard);
-                        }
-                        .in_current_span(),
-                    );
-                }
-                Some(Err(err)) => {
-                    debug!(cause = %err, "connection ended with an error");
-                    break;
-                }
-                None => break,
-            },
-            _ = signals.shutdown.cancelled(), if !draining => {
+        // The flags are read on every poll (a `select!` precondition is read once per call).
+        let next = poll_fn(|cx| {
+            let watch = !std::mem::replace(&mut registered, true);
+            // The signals first, so that a client sending requests without a pause cannot
+            // starve them.
+            if (watch || signals.abort.raised()) && abort.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Abort);
+            }
+            if !draining
+                && (watch || signals.shutdown.raised())
+                && shutdown.as_mut().poll(cx).is_ready()
+            {
+                return Poll::Ready(Event::Shutdown);
+            }
+            if let Poll::Ready(next) = poll_accept_run(&mut connection, &hold, cx) {
+                return Poll::Ready(Event::Request(next));
+            }
+            if !draining && idle.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Idle);
+            }
+            Poll::Pending
+        })
+        .await;
+        match next {
+            Event::Request(Some(Ok((request, respond)))) => {
+                activity.touch();
+                let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
+                    continue;
+                };
+                let guard = activity.start();
+                let conn = conn.clone();
+                tokio::spawn(
+                    async move {
+                        handle(request, respond, conn).await;
+                        drop(guard);
+                    }
+                    .in_current_span(),
+                );
+            }
+            Event::Request(Some(Err(err))) => {
+                debug!(cause = %err, "connection ended with an error");
+                break;
+            }
+            Event::Request(None) => break,
+            Event::Shutdown => {
                 debug!("shutting down: GOAWAY");
                 connection.graceful_shutdown();
                 draining = true;
             }
-            _ = &mut idle, if !draining => {
+            Event::Idle => {
                 debug!("idle: GOAWAY");
                 connection.graceful_shutdown();
                 draining = true;
             }
-            _ = signals.abort.cancelled() => {
+            Event::Abort => {
                 debug!("shutdown grace period over: closing the connection");
                 break;
             }
@@ -131,27 +158,35 @@ pub async fn serve<IO>(
     }
 }
 
+type Accepted = Option<Result<(Request<RecvStream>, SendResponse<Bytes>), h2::Error>>;
+
+/// What the connection loop acts on next.
+enum Event {
+    Request(Accepted),
+    Shutdown,
+    Idle,
+    Abort,
+}
+
 /// The next request, holding the connection's flushes while requests keep coming: the answers
 /// to a run of requests that arrived together go out in one write when the run ends.
-async fn accept_run<IO>(
+fn poll_accept_run<IO>(
     connection: &mut h2::server::Connection<IO, Bytes>,
     hold: &Hold,
-) -> Option<Result<(Request<RecvStream>, SendResponse<Bytes>), h2::Error>>
+    cx: &mut Context<'_>,
+) -> Poll<Accepted>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    poll_fn(|cx| {
-        let mut next = connection.poll_accept(cx);
-        if next.is_pending() && hold.release() {
-            // No request left: poll once more so that h2 flushes what the run queued.
-            next = connection.poll_accept(cx);
-        }
-        if next.is_ready() {
-            hold.hold();
-        }
-        next
-    })
-    .await
+    let mut next = connection.poll_accept(cx);
+    if next.is_pending() && hold.release() {
+        // No request left: poll once more so that h2 flushes what the run queued.
+        next = connection.poll_accept(cx);
+    }
+    if next.is_ready() {
+        hold.hold();
+    }
+    next
 }
 
 /// Answers a GET or HEAD of a small file kept in memory right away, on the connection's own
