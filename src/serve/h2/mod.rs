@@ -161,6 +161,8 @@ pub async fn serve<IO>(
 type Accepted = Option<Result<(Request<RecvStream>, SendResponse<Bytes>), h2::Error>>;
 
 /// What the connection loop acts on next.
+// Made and matched at once, never stored: boxing the request would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     Request(Accepted),
     Shutdown,
