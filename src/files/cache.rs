@@ -64,17 +64,28 @@ impl Kept {
         self.0.bytes.clone()
     }
 
-    /// The headers of a 200 with the whole body (without `Date` and `Server`).
+    /// The headers of a 200 with the whole body, with `Server` and the `Date` of when the file
+    /// was kept (a response replaces it).
     pub fn full_head(&self) -> &HeaderMap {
         &self.0.head
     }
+}
+
+/// The kept files: by sanitized path, and by the request spelling that parses to itself.
+#[derive(Debug, Default)]
+struct Map {
+    by_path: HashMap<PathBuf, Arc<Cached>>,
+    /// `/` + the path, for paths whose plain spelling [`path::parse`]s to that same path (no
+    /// `%`, no dot segments…): a request spelled that way is found without parsing it, and
+    /// any other spelling of the file takes the parse. At most one entry per kept file.
+    by_spelling: HashMap<Box<str>, Arc<Cached>>,
 }
 
 /// Cached small files, keyed by their sanitized path under the root.
 #[derive(Debug, Default)]
 pub struct FileCache {
     enabled: bool,
-    map: RwLock<HashMap<PathBuf, Arc<Cached>>>,
+    map: RwLock<Map>,
     bytes: AtomicU64,
     /// Bumped by every invalidation: an insert prepared before one is dropped, since the file
     /// it read may be the one that changed.
@@ -103,19 +114,16 @@ impl FileCache {
         if !self.enabled {
             return None;
         }
+        let map = self.map.read().expect("file cache poisoned");
+        if let Some(cached) = map.by_spelling.get(url_path) {
+            return Some(Kept(cached.clone()));
+        }
         let url = path::parse(url_path).ok()?;
         if url.directory {
             // `/a.txt/` and `/a.txt%2F` name a directory: a file is not found that way.
             return None;
         }
-        let key = url.rel;
-        let cached = self
-            .map
-            .read()
-            .expect("file cache poisoned")
-            .get(&key)?
-            .clone();
-        Some(Kept(cached))
+        Some(Kept(map.by_path.get(&url.rel)?.clone()))
     }
 
     /// The generation to pass to [`FileCache::insert`]: read it before opening the file.
@@ -175,11 +183,15 @@ impl FileCache {
         }
         let size = entry.bytes.len() as u64;
         if self.bytes.load(Ordering::SeqCst) + size > MAX_CACHED_BYTES as u64 {
-            map.clear();
+            map.by_path.clear();
+            map.by_spelling.clear();
             self.bytes.store(0, Ordering::SeqCst);
         }
         self.bytes.fetch_add(size, Ordering::SeqCst);
-        if let Some(old) = map.insert(key, entry) {
+        if let Some(spelling) = plain_spelling(&key) {
+            map.by_spelling.insert(spelling, entry.clone());
+        }
+        if let Some(old) = map.by_path.insert(key, entry) {
             self.bytes
                 .fetch_sub(old.bytes.len() as u64, Ordering::SeqCst);
         }
@@ -193,7 +205,9 @@ impl FileCache {
             return;
         };
         let mut freed = 0;
-        map.retain(|k, v| {
+        map.by_spelling
+            .retain(|spelling, _| !Path::new(&spelling[1..]).starts_with(&key));
+        map.by_path.retain(|k, v| {
             let keep = !k.starts_with(&key);
             if !keep {
                 freed += v.bytes.len() as u64;
@@ -207,8 +221,21 @@ impl FileCache {
     pub fn clear(&self) {
         let mut map = self.map.write().expect("file cache poisoned");
         self.generation.fetch_add(1, Ordering::SeqCst);
-        map.clear();
+        map.by_path.clear();
+        map.by_spelling.clear();
         self.bytes.store(0, Ordering::SeqCst);
+    }
+}
+
+/// `/` + `rel` when that request path parses back to exactly `rel` as a file.
+fn plain_spelling(rel: &Path) -> Option<Box<str>> {
+    let spelling = format!("/{}", rel.to_str()?);
+    match path::parse(&spelling) {
+        Ok(path::UrlPath {
+            rel: parsed,
+            directory: false,
+        }) if parsed == rel => Some(spelling.into()),
+        _ => None,
     }
 }
 
@@ -260,6 +287,28 @@ mod tests {
             cache.get("/a/b.txt").is_none(),
             "a directory change covers its files"
         );
+    }
+
+    #[test]
+    fn a_name_with_a_percent_is_found_only_by_its_escaped_spelling() {
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(dir.path().join("a%62.txt"), "literal").unwrap();
+        std::fs::write(dir.path().join("ab.txt"), "decoded").unwrap();
+        let cache = FileCache::new(true);
+        // Kept from a request for it, spelled (as it must be) with the `%` escaped.
+        let mut file = open(dir.path(), "a%62.txt");
+        cache.insert(dir.path(), "/a%2562.txt", &mut file, HeaderMap::new(), 0);
+        assert!(
+            cache.get("/a%62.txt").is_none(),
+            "that spelling names ab.txt"
+        );
+        let hit = cache.get("/a%2562.txt").expect("the escaped spelling");
+        assert!(matches!(hit.source, Source::Memory(ref b) if b == "literal"));
+        assert_eq!(
+            plain_spelling(Path::new("a/b.txt")).as_deref(),
+            Some("/a/b.txt")
+        );
+        assert_eq!(plain_spelling(Path::new("a%62.txt")), None);
     }
 
     #[test]
