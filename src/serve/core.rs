@@ -137,12 +137,13 @@ pub fn from_memory(
             Body::Bytes(bytes)
         };
         let reply = Reply::new(head, body);
-        let reply = if method == Method::HEAD {
+        let mut reply = if method == Method::HEAD {
             reply.head_only()
         } else {
             reply
         };
-        stamp(reply, &state.config)
+        reply.head.headers_mut().insert(DATE, super::date::now());
+        reply
     } else {
         // A coding may apply (a sidecar may exist: then the disk decides), or a condition.
         let file = state
@@ -290,7 +291,12 @@ pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &Head
         Resolved::Error(err) => error!(cause = %err, %target, "serving a file failed"),
         Resolved::File { file, range: None } if state.files.is_enabled() => {
             let url_path = target.split('?').next().unwrap_or("/");
-            let head = files::response::full_headers(file, &state.config);
+            // With Date and Server already in it, a request only replaces Date's value: no
+            // growth of the cloned map per response.
+            let mut head = Response::new(());
+            *head.headers_mut() = files::response::full_headers(file, &state.config);
+            stamp_head(&mut head, &state.config);
+            let head = head.into_parts().0.headers;
             state
                 .files
                 .insert(&state.config.root, url_path, file, head, generation);
