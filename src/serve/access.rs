@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use tracing::info;
+use tracing::{info, Level};
 
 /// The protocol a response went out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +75,12 @@ pub struct Entry<'a> {
     /// For a page: assets pushed and hinted.
     pub early: Option<(usize, usize)>,
     pub agent: Agent,
+}
+
+/// Whether responses are logged at all: a caller with work to do for its entry (reading the
+/// clock, copying header values) asks first.
+pub fn enabled() -> bool {
+    super::access_log::installed() || tracing::enabled!(target: "h2push::access", Level::INFO)
 }
 
 fn count(n: usize) -> u32 {
