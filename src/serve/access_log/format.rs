@@ -120,15 +120,15 @@ fn pretty(out: &mut Vec<u8>, r: &Record) {
     }
     if let Some(cut) = &r.cut {
         out.extend_from_slice(b" cut=");
-        push_debug_quoted(out, cut);
+        push_debug_quoted(out, cut.as_bytes());
     }
     if let Some(ua) = &r.user_agent {
         out.extend_from_slice(b" ua=");
-        push_debug_quoted(out, &lossy(ua));
+        push_debug_quoted(out, ua.as_bytes());
     }
     if let Some(referer) = &r.referer {
         out.extend_from_slice(b" referer=");
-        push_debug_quoted(out, &lossy(referer));
+        push_debug_quoted(out, referer.as_bytes());
     }
     out.push(b'\n');
 }
@@ -152,7 +152,7 @@ fn combined(out: &mut Vec<u8>, r: &Record, stamp: &[u8]) {
     for value in [&r.referer, &r.user_agent] {
         out.extend_from_slice(b" \"");
         match value {
-            Some(v) => push_escaped(out, lossy(v).as_bytes()),
+            Some(v) => push_escaped(out, v.as_bytes()),
             None => out.push(b'-'),
         }
         out.push(b'"');

@@ -68,15 +68,16 @@ pub fn push_escaped(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
-/// Appends `s` quoted the way Rust's `{:?}` quotes a string (the pretty format's fields).
-pub fn push_debug_quoted(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(plain) {
+/// Appends `s` (read as UTF-8, invalid bytes replaced) quoted the way Rust's `{:?}` quotes a
+/// string (the pretty format's fields); plain ASCII, the usual case, is copied as it is.
+pub fn push_debug_quoted(out: &mut Vec<u8>, s: &[u8]) {
+    if s.iter().all(|&b| plain(b)) {
         out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
         out.push(b'"');
     } else {
         let mut quoted = String::new();
-        let _ = write!(quoted, "{s:?}");
+        let _ = write!(quoted, "{:?}", String::from_utf8_lossy(s));
         out.extend_from_slice(quoted.as_bytes());
     }
 }
@@ -167,7 +168,7 @@ mod tests {
             assert_eq!(text(|o| push_ms(o, micros)), want, "{micros} µs");
         }
         for s in ["curl/8", "a\"b\\c\n", "é"] {
-            assert_eq!(text(|o| push_debug_quoted(o, s)), format!("{s:?}"));
+            assert_eq!(text(|o| push_debug_quoted(o, s.as_bytes())), format!("{s:?}"));
         }
         assert_eq!(
             text(|o| push_escaped(o, b"/a b\"\n\xc3")),
