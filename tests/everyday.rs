@@ -348,6 +348,61 @@ fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
     assert!(!listed().contains("h2push local CA"), "{}", listed());
 }
 
+/// `cert --trust` as root also puts the CA in the system store, so curl trusts the server with
+/// no `--cacert`; `--untrust` takes it out again. It changes the machine, so it runs only where
+/// `H2PUSH_TEST_SYSTEM_STORE=1` says that is fine (`.ci/run`, on a throwaway machine) and as root.
+#[test]
+fn cert_trust_as_root_adds_the_ca_to_the_system_store_and_untrust_removes_it() {
+    if std::env::var("H2PUSH_TEST_SYSTEM_STORE").as_deref() != Ok("1")
+        || unsafe { libc::geteuid() } != 0
+    {
+        return eprintln!("skipping: set H2PUSH_TEST_SYSTEM_STORE=1 and run as root (CI does)");
+    }
+    let (Some(_), Some(_)) = (
+        common::tool("certutil"),
+        common::tool("update-ca-certificates"),
+    ) else {
+        return;
+    };
+    let dir = site(&[("a.txt", b"hello")]);
+    let served = Served::start(dir.path(), &[]);
+    let home = tempfile::TempDir::new().unwrap();
+    let certs = served.ca.parent().unwrap().to_str().unwrap().to_owned();
+    let cert = |flag: &str| {
+        let out = Command::new(bin())
+            .args(["cert", "--dir", &certs, flag])
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // curl with the system store only: exit 60 is "peer certificate cannot be authenticated".
+    let curl_code = || {
+        Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--http2"])
+            .arg(served.url("/a.txt"))
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(curl_code(), Some(60), "trusted before cert --trust");
+    let said = cert("--trust");
+    assert!(said.contains("in the system store"), "{said}");
+    let trusted = curl_code();
+    let said = cert("--untrust");
+    assert_eq!(
+        trusted,
+        Some(0),
+        "curl did not trust the CA after cert --trust"
+    );
+    assert!(
+        said.contains("removed the h2push CA from the system store"),
+        "{said}"
+    );
+    assert_eq!(curl_code(), Some(60), "still trusted after cert --untrust");
+}
+
 #[test]
 fn demo_site_has_a_favicon_and_no_fixed_port() {
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");

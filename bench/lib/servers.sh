@@ -35,11 +35,11 @@ need_servers() { # NAMES...: the servers' own tools, or the h2push binary
             h2o) need h2o h2o ;;
             nginx) need nginx nginx-light ;;
             nghttpd) need nghttpd nghttp2-server ;;
-            h2push)
+            h2push | h2push-log)
                 [[ -x $H2PUSH_BIN ]] ||
                     die "h2push binary not found at $H2PUSH_BIN; build it (cargo build --release), point H2PUSH_BIN at it, or leave it out of BENCH_SERVERS"
                 ;;
-            *) die "unknown server '$s' in BENCH_SERVERS (known: h2o nginx nghttpd h2push)" ;;
+            *) die "unknown server '$s' in BENCH_SERVERS (known: h2o nginx nghttpd h2push h2push-log)" ;;
         esac
     done
 }
@@ -128,13 +128,21 @@ start_nghttpd() { # PORT; nghttpd has a single thread unless given -n
 start_h2push() { # PORT; one tokio worker thread via H2PUSH_WORKER_THREADS
     # BENCH_H2PUSH_ACCESS_LOG=1 keeps the access log on (to $WORK/h2push.log, as stderr would go);
     # BENCH_H2PUSH_ARGS adds flags (e.g. "--log-format json").
+    run_h2push h2push "$1" "${BENCH_H2PUSH_ACCESS_LOG:-0}"
+}
+
+start_h2push-log() { # PORT; h2push as above with its default access log on (pretty, to stderr)
+    run_h2push h2push-log "$1" 1
+}
+
+run_h2push() { # NAME PORT LOG(0|1)
     local log=warn
-    [ "${BENCH_H2PUSH_ACCESS_LOG:-0}" = 1 ] && log=info
+    [ "$3" = 1 ] && log=info
     # shellcheck disable=SC2086 # BENCH_H2PUSH_ARGS is a list of flags
     H2PUSH_WORKER_THREADS=1 RUST_LOG=$log $SERVER_PIN "$H2PUSH_BIN" serve "$WORK/www" \
-        --listen "127.0.0.1:$1" --cert "$WORK/cert.pem" --key "$WORK/key.pem" ${BENCH_H2PUSH_ARGS:-} \
-        >"$WORK/h2push.log" 2>&1 &
-    PID[h2push]=$!
+        --listen "127.0.0.1:$2" --cert "$WORK/cert.pem" --key "$WORK/key.pem" ${BENCH_H2PUSH_ARGS:-} \
+        >"$WORK/$1.log" 2>&1 &
+    PID[$1]=$!
 }
 
 server_log() { # NAME: the files a server wrote its complaints to

@@ -168,7 +168,10 @@ mod tests {
             assert_eq!(text(|o| push_ms(o, micros)), want, "{micros} µs");
         }
         for s in ["curl/8", "a\"b\\c\n", "é"] {
-            assert_eq!(text(|o| push_debug_quoted(o, s.as_bytes())), format!("{s:?}"));
+            assert_eq!(
+                text(|o| push_debug_quoted(o, s.as_bytes())),
+                format!("{s:?}")
+            );
         }
         assert_eq!(
             text(|o| push_escaped(o, b"/a b\"\n\xc3")),
