@@ -81,6 +81,13 @@ struct Map {
     by_spelling: HashMap<Box<str>, Arc<Cached>>,
 }
 
+impl Map {
+    fn clear(&mut self) {
+        self.by_path.clear();
+        self.by_spelling.clear();
+    }
+}
+
 /// Cached small files, keyed by their sanitized path under the root.
 #[derive(Debug, Default)]
 pub struct FileCache {
@@ -183,8 +190,7 @@ impl FileCache {
         }
         let size = entry.bytes.len() as u64;
         if self.bytes.load(Ordering::SeqCst) + size > MAX_CACHED_BYTES as u64 {
-            map.by_path.clear();
-            map.by_spelling.clear();
+            map.clear();
             self.bytes.store(0, Ordering::SeqCst);
         }
         self.bytes.fetch_add(size, Ordering::SeqCst);
@@ -221,8 +227,7 @@ impl FileCache {
     pub fn clear(&self) {
         let mut map = self.map.write().expect("file cache poisoned");
         self.generation.fetch_add(1, Ordering::SeqCst);
-        map.by_path.clear();
-        map.by_spelling.clear();
+        map.clear();
         self.bytes.store(0, Ordering::SeqCst);
     }
 }

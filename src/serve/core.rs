@@ -142,6 +142,7 @@ pub fn from_memory(
         } else {
             reply
         };
+        // The kept head has `Server` and an older `Date` (see `resolve_kept`): only Date changes.
         reply.head.headers_mut().insert(DATE, super::date::now());
         reply
     } else {
@@ -293,10 +294,8 @@ pub fn resolve_kept(state: &State, method: &Method, target: &str, headers: &Head
             let url_path = target.split('?').next().unwrap_or("/");
             // With Date and Server already in it, a request only replaces Date's value: no
             // growth of the cloned map per response.
-            let mut head = Response::new(());
-            *head.headers_mut() = files::response::full_headers(file, &state.config);
-            stamp_head(&mut head, &state.config);
-            let head = head.into_parts().0.headers;
+            let mut head = files::response::full_headers(file, &state.config);
+            stamp_headers(&mut head, &state.config);
             state
                 .files
                 .insert(&state.config.root, url_path, file, head, generation);
@@ -324,7 +323,10 @@ pub fn stamp(mut reply: Reply, config: &Config) -> Reply {
 
 /// [`stamp`] for a bare head (a pushed response, a 103 needs none).
 pub fn stamp_head(head: &mut Response<()>, config: &Config) {
-    let headers = head.headers_mut();
+    stamp_headers(head.headers_mut(), config);
+}
+
+fn stamp_headers(headers: &mut HeaderMap, config: &Config) {
     headers.insert(DATE, super::date::now());
     if let Some(server) = &config.server_header {
         headers.insert(SERVER, server.clone());

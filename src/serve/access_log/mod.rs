@@ -28,7 +28,7 @@ pub use format::{Formatter, LogFormat};
 pub use text::Target;
 
 /// Records one thread may have waiting for the writer before new ones are dropped. Default
-/// 16 384: 80 ms of one core's fastest rate (over 200k req/s of small files), 160 times what
+/// 16 384: 80 ms of one core's fastest rate (over 200k req/s of small files), 8 times what
 /// the writer takes in a [`POLL_INTERVAL`] at that rate, for bursts and a slow disk. Records
 /// (280 bytes) sit on the shelf itself, not boxed: at most ~4.4 MiB per thread, and only as
 /// much as a burst needed; past it the server keeps serving and counts.

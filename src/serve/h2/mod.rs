@@ -108,13 +108,13 @@ pub async fn serve<IO>(
                 && (watch || signals.shutdown.raised())
                 && shutdown.as_mut().poll(cx).is_ready()
             {
-                return Poll::Ready(Event::Shutdown);
+                return Poll::Ready(Event::Drain("shutting down"));
             }
             if let Poll::Ready(next) = poll_accept_run(&mut connection, &hold, cx) {
                 return Poll::Ready(Event::Request(next));
             }
             if !draining && idle.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Event::Idle);
+                return Poll::Ready(Event::Drain("idle"));
             }
             Poll::Pending
         })
@@ -140,13 +140,8 @@ pub async fn serve<IO>(
                 break;
             }
             Event::Request(None) => break,
-            Event::Shutdown => {
-                debug!("shutting down: GOAWAY");
-                connection.graceful_shutdown();
-                draining = true;
-            }
-            Event::Idle => {
-                debug!("idle: GOAWAY");
+            Event::Drain(why) => {
+                debug!("{why}: GOAWAY");
                 connection.graceful_shutdown();
                 draining = true;
             }
@@ -165,8 +160,8 @@ type Accepted = Option<Result<(Request<RecvStream>, SendResponse<Bytes>), h2::Er
 #[allow(clippy::large_enum_variant)]
 enum Event {
     Request(Accepted),
-    Shutdown,
-    Idle,
+    /// Stop taking requests (the server is shutting down, or the connection idled out).
+    Drain(&'static str),
     Abort,
 }
 
