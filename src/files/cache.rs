@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
 use super::headers::Validators;
-use super::{path, OpenFile, Source};
+use super::{encoding, path, OpenFile, Source};
 
 /// Largest file kept in memory.
 pub const MAX_CACHED_FILE: u64 = 64 * 1024;
@@ -28,6 +28,8 @@ struct Cached {
     fs_path: PathBuf,
     validators: Validators,
     content_type: HeaderValue,
+    /// Whether [`encoding::is_compressible`] says yes to `content_type`, asked once.
+    compressible: bool,
     bytes: Bytes,
     /// The headers of a 200 with the whole file, made once: an unconditional GET clones them.
     head: HeaderMap,
@@ -55,8 +57,9 @@ impl Kept {
         }
     }
 
-    pub fn content_type(&self) -> &HeaderValue {
-        &self.0.content_type
+    /// Whether the file's type is one a coding may apply to (see [`encoding::is_compressible`]).
+    pub fn compressible(&self) -> bool {
+        self.0.compressible
     }
 
     /// The body.
@@ -181,6 +184,10 @@ impl FileCache {
             fs_path: file.fs_path.clone(),
             validators: file.validators.clone(),
             content_type: file.content_type.clone(),
+            compressible: file
+                .content_type
+                .to_str()
+                .is_ok_and(encoding::is_compressible),
             bytes,
             head,
         });

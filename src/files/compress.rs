@@ -100,11 +100,9 @@ impl Encoder {
         }
     }
 
-    /// Whether a file of this type may be served in a coding (and so carries `Vary`): when it
-    /// does not, a request's `Accept-Encoding` changes nothing about its response.
-    pub fn may_encode(&self, content_type: &http::HeaderValue) -> bool {
-        (self.config.on_the_fly || self.config.precompressed)
-            && content_type.to_str().is_ok_and(encoding::is_compressible)
+    /// Whether any coding is on (on the fly or precompressed sidecars).
+    pub fn codings_on(&self) -> bool {
+        self.config.on_the_fly || self.config.precompressed
     }
 
     /// [`Encoder::negotiate`] without the file system, for a file served from memory: `None`

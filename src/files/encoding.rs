@@ -230,6 +230,10 @@ mod tests {
             "application/wasm",
             "application/manifest+json",
             "font/ttf",
+            "Text/HTML",
+            "IMAGE/SVG+XML",
+            "application/vnd.api+JSON",
+            "image/vnd.microsoft.icon",
         ] {
             assert!(is_compressible(t), "{t}");
         }
@@ -241,6 +245,10 @@ mod tests {
             "application/zip",
             "application/octet-stream",
             "video/mp4",
+            "texts/plain",
+            "application/xml-dtd",
+            "+xml",
+            "",
         ] {
             assert!(!is_compressible(t), "{t}");
         }

@@ -125,7 +125,7 @@ pub fn from_memory(
     }
     let path = target.split('?').next().unwrap_or("/");
     let kept = state.files.lookup(path)?;
-    let codings_apply = state.encoder.may_encode(kept.content_type());
+    let codings_apply = state.encoder.codings_on() && kept.compressible();
     let mut reply = if is_plain(headers) && !codings_apply {
         // The common case, made cheap: the headers were built when the file was kept.
         let mut head = Response::new(());

@@ -44,7 +44,8 @@ pub struct PushState {
 impl PushState {
     pub fn note_sent(&self, path: &str) {
         let mut diary = self.diary.lock().expect("diary poisoned");
-        if diary.len() < MAX_DIARY_ENTRIES {
+        // A path asked for again (the usual case) costs a lookup, not a copy.
+        if diary.len() < MAX_DIARY_ENTRIES && !diary.contains(path) {
             diary.insert(path.to_owned());
         }
     }
