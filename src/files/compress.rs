@@ -100,7 +100,9 @@ impl Encoder {
         }
     }
 
-    /// Whether any coding is on (on the fly or precompressed sidecars).
+    /// Whether any coding is on (on the fly or precompressed sidecars). A file may be served in
+    /// a coding (and so carries `Vary`) only when one is and its type
+    /// [`encoding::is_compressible`]: otherwise a request's `Accept-Encoding` changes nothing.
     pub fn codings_on(&self) -> bool {
         self.config.on_the_fly || self.config.precompressed
     }
