@@ -102,8 +102,10 @@ struct HeaderBlock {
     is_malformed: bool,
 
     /// Pseudo headers, these are broken out as they must be sent as part of the
-    /// headers frame.
-    pseudo: Pseudo,
+    /// headers frame. Boxed: every frame is moved several times between the
+    /// codec, the stream store and the send queue, and a `Frame` is as large
+    /// as this block.
+    pseudo: Box<Pseudo>,
 }
 
 #[derive(Debug)]
@@ -130,7 +132,7 @@ impl Headers {
                 fields,
                 is_over_size: false,
                 is_malformed: false,
-                pseudo,
+                pseudo: Box::new(pseudo),
             },
             flags: HeadersFlag::default(),
         }
@@ -148,7 +150,7 @@ impl Headers {
                 fields,
                 is_over_size: false,
                 is_malformed: false,
-                pseudo: Pseudo::default(),
+                pseudo: Box::default(),
             },
             flags,
         }
@@ -214,7 +216,7 @@ impl Headers {
                 field_size: 0,
                 is_over_size: false,
                 is_malformed: false,
-                pseudo: Pseudo::default(),
+                pseudo: Box::default(),
             },
             flags,
         };
@@ -256,7 +258,7 @@ impl Headers {
     }
 
     pub fn into_parts(self) -> (Pseudo, HeaderMap) {
-        (self.header_block.pseudo, self.header_block.fields)
+        (*self.header_block.pseudo, self.header_block.fields)
     }
 
     #[cfg(feature = "unstable")]
@@ -375,7 +377,7 @@ impl PushPromise {
                 fields,
                 is_over_size: false,
                 is_malformed: false,
-                pseudo,
+                pseudo: Box::new(pseudo),
             },
             promised_id,
             stream_id,
@@ -467,7 +469,7 @@ impl PushPromise {
                 field_size: 0,
                 is_over_size: false,
                 is_malformed: false,
-                pseudo: Pseudo::default(),
+                pseudo: Box::default(),
             },
             promised_id,
             stream_id: head.stream_id(),
@@ -528,7 +530,7 @@ impl PushPromise {
 
     /// Consume `self`, returning the parts of the frame
     pub fn into_parts(self) -> (Pseudo, HeaderMap) {
-        (self.header_block.pseudo, self.header_block.fields)
+        (*self.header_block.pseudo, self.header_block.fields)
     }
 }
 
@@ -1011,7 +1013,7 @@ impl HeaderBlock {
         let mut hpack = encoder.take_scratch();
         hpack.clear();
         let headers = Iter {
-            pseudo: Some(self.pseudo),
+            pseudo: Some(*self.pseudo),
             fields: self.fields.into_iter(),
         };
 
