@@ -97,7 +97,7 @@ pub async fn serve<IO>(
     let mut registered = false;
     loop {
         // The flags are read on every poll (a `select!` precondition is read once per call).
-        let next = poll_fn(|cx| {
+        let next = poll_fn(|cx| loop {
             let watch = !std::mem::replace(&mut registered, true);
             // The signals first, so that a client sending requests without a pause cannot
             // starve them.
@@ -110,21 +110,26 @@ pub async fn serve<IO>(
             {
                 return Poll::Ready(Event::Drain("shutting down"));
             }
-            if let Poll::Ready(next) = poll_accept_run(&mut connection, &hold, cx) {
-                return Poll::Ready(Event::Request(next));
+            match poll_accept_run(&mut connection, &hold, cx) {
+                Poll::Ready(Some(Ok((request, mut respond)))) => {
+                    activity.touch();
+                    // A small file kept in memory is answered without leaving this poll.
+                    if answer_from_memory(&request, &mut respond, &conn) {
+                        continue;
+                    }
+                    return Poll::Ready(Event::Request(Some(Ok((request, respond)))));
+                }
+                Poll::Ready(other) => return Poll::Ready(Event::Request(other)),
+                Poll::Pending => {}
             }
             if !draining && idle.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Event::Drain("idle"));
             }
-            Poll::Pending
+            return Poll::Pending;
         })
         .await;
         match next {
             Event::Request(Some(Ok((request, respond)))) => {
-                activity.touch();
-                let Err((request, respond)) = answer_from_memory(request, respond, &conn) else {
-                    continue;
-                };
                 let guard = activity.start();
                 let conn = conn.clone();
                 tokio::spawn(
@@ -188,17 +193,17 @@ where
 
 /// Answers a GET or HEAD of a small file kept in memory right away, on the connection's own
 /// task: no task, no blocking-pool trip, and the response joins the connection's current write
-/// batch. Gives the request back when it needs [`handle`].
-#[allow(clippy::result_large_err)]
+/// batch. Says `false` when the request needs [`handle`]. Borrows the request, which then
+/// stays where h2 handed it out.
 fn answer_from_memory(
-    request: Request<RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    request: &Request<RecvStream>,
+    respond: &mut SendResponse<Bytes>,
     conn: &Conn,
-) -> Result<(), (Request<RecvStream>, SendResponse<Bytes>)> {
+) -> bool {
     let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let Some(reply) = core::from_memory(&conn.state, request.method(), target, request.headers())
     else {
-        return Err((request, respond));
+        return false;
     };
     // With the access log off, no clock read and no header copies for it.
     let started = access::enabled().then(Instant::now);
@@ -218,7 +223,7 @@ fn answer_from_memory(
             access::Agent::of(request.headers()),
         );
     }
-    Ok(())
+    true
 }
 
 /// Answers one request stream.
