@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{comments, preamble, Export};
+use super::{comments, double_quoted, preamble, Export};
 
 /// The configuration fragment.
 pub fn render(export: &Export) -> String {
@@ -27,23 +27,18 @@ pub fn render(export: &Export) -> String {
         if values.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "<Location {}>", quote(&page.page));
+        let _ = writeln!(out, "<Location {}>", double_quoted(&page.page));
         for value in values {
             // mod_headers reads `%` as the start of a format specifier; `%%` is a `%`.
             let _ = writeln!(
                 out,
                 "    Header add Link {}",
-                quote(&value.replace('%', "%%"))
+                double_quoted(&value.replace('%', "%%"))
             );
         }
         out.push_str("</Location>\n");
     }
     out
-}
-
-/// A double-quoted httpd argument.
-fn quote(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 #[cfg(test)]

@@ -264,6 +264,11 @@ pub fn render(format: Format, export: &Export, docroot: &str) -> Rendered {
     }
 }
 
+/// A double-quoted string with `\` and `"` escaped: what httpd and nginx configurations take.
+fn double_quoted(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// The first lines of every text format: what wrote it and how to regenerate or check it.
 fn preamble(marker: &str, format: &str, export: &Export) -> String {
     let mut out = format!(

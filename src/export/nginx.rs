@@ -5,7 +5,7 @@
 //! internal redirect to its `index.html`, whose location adds the headers. A value with `$`
 //! is left out (nginx reads `$name` as a variable and has no escape for it).
 
-use super::{comments, preamble, Export};
+use super::{comments, double_quoted, preamble, Export};
 
 /// The include file.
 pub fn render(export: &Export) -> String {
@@ -28,19 +28,20 @@ pub fn render(export: &Export) -> String {
                     "    # left out (nginx would read its $ as a variable): {value}\n"
                 ));
             } else {
-                lines.push_str(&format!("    add_header Link {} always;\n", quote(value)));
+                lines.push_str(&format!(
+                    "    add_header Link {} always;\n",
+                    double_quoted(value)
+                ));
             }
         }
         if !lines.is_empty() {
-            out.push_str(&format!("location = {} {{\n{lines}}}\n", quote(&page.page)));
+            out.push_str(&format!(
+                "location = {} {{\n{lines}}}\n",
+                double_quoted(&page.page)
+            ));
         }
     }
     out
-}
-
-/// A double-quoted nginx string.
-fn quote(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 #[cfg(test)]
