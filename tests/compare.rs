@@ -266,6 +266,30 @@ fn usage_errors_exit_2() {
     assert_eq!(out(&["compare", "ftp://localhost/"]).status.code(), Some(2));
 }
 
+/// A build without the `chromium` feature says how to get the browser rows, in one line, before
+/// it measures anything (the server at port 1 is never reached).
+#[cfg(not(feature = "chromium"))]
+#[test]
+fn browser_without_the_chromium_feature_is_one_clear_error() {
+    let out = Command::new(BIN)
+        .args([
+            "compare",
+            "https://localhost:1/",
+            "--insecure",
+            "--browser",
+            "chromium",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("h2push: --browser:") && stderr.contains("--features chromium"),
+        "{stderr}"
+    );
+}
+
 /// A server process, killed when dropped.
 struct Peer(Child);
 

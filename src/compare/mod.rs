@@ -8,8 +8,10 @@
 //!       │          and TCP slow start (profile: the named links of --profile)
 //!       ├ load     one browser-like page load (discovery = push::discover + push::css)
 //!       ├ links    Link header values from 103s and responses
-//!       ├ browser  --browser chromium: headless Chromium through the same proxy (DevTools)
-//!       ├ report   statistics, ratios, table, text waterfall, JSON, HTML + SVG
+//!       ├ browser  --browser chromium: headless Chromium through the same proxy (DevTools;
+//!       │          the driver is the cargo feature `chromium`)
+//!       ├ stats    median, min, max, the median run, round trips
+//!       ├ report   summaries and ratios; table, text waterfall, JSON, HTML + SVG
 //!       └ wire     puts --trace in the order the frames arrived
 //! ```
 
@@ -21,6 +23,7 @@ pub mod load;
 pub mod profile;
 pub mod proxy;
 pub mod report;
+pub mod stats;
 mod wire;
 
 use std::net::SocketAddr;
@@ -81,6 +84,9 @@ pub async fn run(args: CompareArgs) -> Result<()> {
     );
     if args.proxy_only {
         return proxy_only(&args, shape).await;
+    }
+    if args.browser.is_some() && !browser::DRIVER_BUILT_IN {
+        return Err(usage(browser::NOT_BUILT_IN));
     }
     let url = args.url.as_deref().unwrap_or_default();
     let url = Url::parse(url).map_err(|e| usage(format!("{url:?} is not a URL: {e}")))?;
@@ -230,22 +236,7 @@ pub async fn measure(
         }
     }
     let browser_rows = match options.browser {
-        Some(_) => {
-            let browser =
-                browser::BrowserTarget::new(&options.url, target.connect_to, options.ca.as_deref())
-                    .map_err(|e| usage(format!("{e:#}")))?;
-            let mut warnings = Vec::new();
-            let rows = browser::measure(
-                &browser,
-                &options.modes,
-                &options.views,
-                options.runs,
-                progress,
-                &mut warnings,
-            )
-            .await?;
-            (rows, warnings)
-        }
+        Some(_) => measure_browser(options, target.connect_to, progress).await?,
         None => Default::default(),
     };
     drop(proxy);
@@ -272,6 +263,38 @@ pub async fn measure(
         ..report
     };
     Ok((report, traces))
+}
+
+/// `--browser`: the browser's rows and warnings, through the same link as the built-in client.
+#[cfg(feature = "chromium")]
+async fn measure_browser(
+    options: &Options,
+    connect_to: SocketAddr,
+    progress: &ProgressBar,
+) -> Result<(Vec<browser::BrowserSummary>, Vec<String>)> {
+    let browser = browser::BrowserTarget::new(&options.url, connect_to, options.ca.as_deref())
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let mut warnings = Vec::new();
+    let rows = browser::measure(
+        &browser,
+        &options.modes,
+        &options.views,
+        options.runs,
+        progress,
+        &mut warnings,
+    )
+    .await?;
+    Ok((rows, warnings))
+}
+
+/// `--browser` in a build without the driver (see [`browser::DRIVER_BUILT_IN`]).
+#[cfg(not(feature = "chromium"))]
+async fn measure_browser(
+    _: &Options,
+    _: SocketAddr,
+    _: &ProgressBar,
+) -> Result<(Vec<browser::BrowserSummary>, Vec<String>)> {
+    Err(usage(browser::NOT_BUILT_IN))
 }
 
 /// Page loads per run and mode: a repeat view needs its first view, measured or not.

@@ -1,7 +1,8 @@
 //! The browser's rows in `compare`'s terminal table and HTML report.
 
-use super::BrowserSummary;
-use crate::compare::report::{escape, Stats};
+use super::escape;
+use crate::compare::browser::BrowserSummary;
+use crate::compare::stats::Stats;
 
 fn ms(s: Option<&Stats>) -> String {
     s.map_or("-".into(), |s| format!("{:.0}", s.median))
