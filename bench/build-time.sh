@@ -8,13 +8,15 @@
 # (default /tmp/h2push-build-time) and built with its own empty CARGO_TARGET_DIR there, so the
 # worktree's target/ is not touched. Crates come from the local cargo registry (`--locked`);
 # fetch them first (`cargo fetch`) so the download is not timed. FEATURES, when given, is passed
-# as `--features`. The log of each build is kept beside it.
+# as `--features`. The log and the timings of each build are kept beside it; the target directory
+# is removed once measured (its size is printed), unless BENCH_KEEP_TARGET=1: a clean release
+# target is gigabytes, and the disk is shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: $0 REV[:FEATURES] ..." >&2; exit 2; }
 out=${BENCH_BUILD_DIR:-/tmp/h2push-build-time}
 mkdir -p "$out"
-printf '%-24s %9s %9s %9s %8s %7s\n' "build" "wall" "user+sys" "maxRSS" "crates" "status"
+printf '%-24s %9s %9s %9s %8s %8s %7s\n' "build" "wall" "user+sys" "maxRSS" "crates" "target" "status"
 for spec in "$@"; do
   rev=${spec%%:*}
   features=""
@@ -36,5 +38,7 @@ for spec in "$@"; do
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$dir/time.txt")
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { t = u + s; printf "%dm%02ds", t / 60, t % 60 }')
   crates=$(grep -c '^ *Compiling ' "$dir/build.log" || true)
-  printf '%-24s %9s %9s %7sMB %8s %7s\n' "$name" "$wall" "$cpu" "$((rss / 1024))" "$crates" "$status"
+  size=$(du -sh "$dir/target" | cut -f1)
+  [ "${BENCH_KEEP_TARGET:-0}" = 1 ] || rm -rf "$dir/target" "$dir/src"
+  printf '%-24s %9s %9s %7sMB %8s %8s %7s\n' "$name" "$wall" "$cpu" "$((rss / 1024))" "$crates" "$size" "$status"
 done

@@ -9,21 +9,7 @@ use std::time::Instant;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use tracing::{info, Level};
 
-/// The protocol a response went out on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proto {
-    H2,
-    H1,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::H2 => "h2",
-            Proto::H1 => "h1",
-        }
-    }
-}
+pub use super::access_log::Proto;
 
 /// How much of a body went out.
 #[derive(Debug, Default)]

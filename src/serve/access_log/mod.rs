@@ -19,8 +19,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderValue, Method, StatusCode};
 
-use super::access::Proto;
-
 mod format;
 mod text;
 
@@ -50,6 +48,22 @@ const PARK_LIMIT: Duration = Duration::from_secs(5);
 /// Bytes of formatted lines the writer gathers before one write. Default 64 KiB: few system
 /// calls under load; lines are always written whole.
 const WRITE_BATCH: usize = 64 * 1024;
+
+/// The protocol a response went out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    H2,
+    H1,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::H2 => "h2",
+            Proto::H1 => "h1",
+        }
+    }
+}
 
 /// The method a pushed response is logged with (there was no request).
 pub fn push_method() -> Method {
