@@ -1,12 +1,13 @@
 //! Key material is never served: a file inside the certificate directory, the `--cert/--key`
 //! files (also through another name: a hard link, or a symlink with `--follow-symlinks`), and
-//! any file whose first bytes hold a PEM private key are answered 404, as if absent.
+//! any file of up to [`KEY_SNIFF_BYTES`] that holds a PEM private key are answered 404, as if
+//! absent.
 //!
 //! The checks run where a file is opened for a response ([`super::open_url_path`]), before its
 //! bytes can be served or kept: the path and the file's identity cost nothing (the open's own
-//! `fstat`), the content check reads at most [`KEY_SNIFF_BYTES`] once per open. A file kept in
-//! memory by [`super::cache`] was checked when it was kept, so requests served from memory (the
-//! hot path) do no checking; a changed file is dropped from memory and checked again.
+//! `fstat`); the content check reads a small file once per open, and never a large one. Small
+//! files are the ones [`super::cache`] keeps in memory, checked when kept: requests served from
+//! memory (the hot path) do no checking, and a changed file is dropped and checked again.
 
 use std::collections::HashSet;
 use std::fs::{File, Metadata};
@@ -14,10 +15,10 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Bytes read from the start of a file to look for a PEM private key. A key file, or a chain
-/// with its key (a few certificates first), fits well inside; a larger file is checked on its
-/// first 16 KiB only.
-pub const KEY_SNIFF_BYTES: usize = 16 * 1024;
+/// Largest file read to look for a PEM private key: the size of a file kept in memory, so a
+/// file is read for this at most once per version where the memory cache runs, and large files
+/// (images, video, archives) never. A key file is a few KiB; a chain with its key, about ten.
+pub const KEY_SNIFF_BYTES: u64 = super::cache::MAX_CACHED_FILE;
 
 /// Refused paths logged at most; past it refusals are not logged (a client asking for many
 /// key files must not grow the set without bound).
@@ -82,10 +83,13 @@ impl KeyGuard {
     }
 }
 
-/// Whether the first [`KEY_SNIFF_BYTES`] of `file` (of `len` bytes) hold a PEM private key.
+/// Whether `file` (of `len` bytes, at most [`KEY_SNIFF_BYTES`]) holds a PEM private key.
 /// An unreadable file is not refused here: reading its body fails the same way.
 fn holds_private_key(file: &File, len: u64) -> bool {
-    let mut buf = vec![0; len.min(KEY_SNIFF_BYTES as u64) as usize];
+    if len > KEY_SNIFF_BYTES {
+        return false;
+    }
+    let mut buf = vec![0; len as usize];
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], filled as u64) {
@@ -133,13 +137,14 @@ mod tests {
     }
 
     #[test]
-    fn only_the_first_bytes_are_read() {
+    fn small_files_are_read_whole_and_large_ones_not_at_all() {
         let dir = tempfile::TempDir::new().unwrap();
         let near = dir.path().join("near");
         let far = dir.path().join("far");
         let key = "-----BEGIN PRIVATE KEY-----\n";
-        std::fs::write(&near, format!("{}{key}", "x\n".repeat(1000))).unwrap();
-        std::fs::write(&far, format!("{}{key}", "x".repeat(KEY_SNIFF_BYTES))).unwrap();
+        let fill = |n: u64| "x\n".repeat(n as usize / 2);
+        std::fs::write(&near, format!("{}{key}", fill(KEY_SNIFF_BYTES - 100))).unwrap();
+        std::fs::write(&far, format!("{key}{}", fill(KEY_SNIFF_BYTES))).unwrap();
         let guard = KeyGuard::default();
         let refused = |p: &Path| {
             let file = File::open(p).unwrap();
