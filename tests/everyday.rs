@@ -235,6 +235,34 @@ fn the_local_ca_lives_with_the_user_and_is_reused_from_every_directory() {
     assert!(err.contains("--certs-dir"), "{err}");
 }
 
+/// `compare` trusts the per-user CA by default, whatever CA the working directory holds: run
+/// from a directory with a stray `certs/ca.pem` (another CA), it still checks the server.
+#[test]
+fn compare_trusts_the_per_user_ca_from_any_directory() {
+    let page = site(&[("index.html", b"<!doctype html><p>hi</p>")]);
+    let caroot = tempfile::TempDir::new().unwrap();
+    let served = Served::run_with_caroot(page.path(), caroot.path(), &[".", "--listen", "0"]);
+    let stray = site(&[]);
+    h2push::tls::ensure_certs(&stray.path().join("certs")).unwrap();
+    let compare = |caroot: &std::path::Path| {
+        Command::new(bin())
+            .args(["compare", &served.url("/"), "--rtt", "0ms", "--runs", "1"])
+            .current_dir(stray.path())
+            .env("H2PUSH_CAROOT", caroot)
+            .output()
+            .unwrap()
+    };
+    let out = compare(caroot.path());
+    assert!(out.status.success(), "{out:?}");
+    // Another user's CA: refused, and the message says what to pass.
+    let out = compare(&stray.path().join("certs"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ca"),
+        "{out:?}"
+    );
+}
+
 /// A `./certs` left by an older version is not used silently: one warning says where the CA
 /// lives now and how to keep the old one; `--certs-dir certs` does.
 #[test]
