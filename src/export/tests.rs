@@ -86,6 +86,19 @@ fn links_follow_the_serve_rules_with_nopush_past_the_budget() {
 }
 
 #[test]
+fn the_header_comment_names_an_origin_only_when_one_was_given() {
+    let mut export = export();
+    let text = preamble("#", "nginx", &export);
+    assert!(!text.contains("8443") && !text.contains("origin"), "{text}");
+    export.origin = "https://example.org/".into();
+    let text = preamble("#", "nginx", &export);
+    assert!(
+        text.contains("(origin https://example.org/, push on"),
+        "{text}"
+    );
+}
+
+#[test]
 fn with_push_off_nothing_is_marked_nopush() {
     let mut config = Config::new("/nonexistent".into());
     config.push.push = false;
