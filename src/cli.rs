@@ -129,7 +129,7 @@ pub struct ServeArgs {
     pub max_concurrent_streams: u32,
 
     /// Largest request header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_HEADER_LIST_SIZE, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_MAX_HEADER_LIST_SIZE, value_parser = crate::usage::parse_bytes_u32, value_name = "SIZE")]
     pub max_header_list_size: u32,
 
     /// Time allowed for the TLS handshake and HTTP/2 preface (e.g. 10s, 500ms)
@@ -162,12 +162,12 @@ pub struct ServeArgs {
 
     /// Safety cap on the bytes of critical assets (stylesheets, fonts, scripts) pushed per page;
     /// critical assets past it are hinted
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
     pub push_max_bytes: u64,
 
     /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
     /// critical ones; the rest are hinted
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
     pub push_extra_bytes: u64,
 
     /// Remember what each client received in a cookie (h2push-digest) and do not push what it has
@@ -215,7 +215,7 @@ pub struct ServeArgs {
     pub precompressed: Switch,
 
     /// Memory kept for on-the-fly compressed bodies; oldest dropped past it
-    #[arg(long, default_value_t = config::DEFAULT_COMPRESS_CACHE_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_COMPRESS_CACHE_BYTES, value_parser = crate::usage::parse_bytes_usize, value_name = "SIZE")]
     pub compress_cache: usize,
 
     /// List a directory that has no index.html (HTML; JSON for `Accept: application/json`),
