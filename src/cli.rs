@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracing::{info, warn};
 
 use crate::config::{self, Config, FeedConfig, Limits};
@@ -23,37 +23,142 @@ use crate::usage::usage;
 pub use crate::usage::Switch;
 pub use crate::usage::UsageError;
 
+/// The exit codes of every subcommand, shown after each `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    done (serve: stopped by SIGINT/SIGTERM; export --check: the file is current)
+  1    failed while running (a write failed; export --check: the file is stale)
+  2    usage: a bad flag, H2PUSH_* variable or config file setting, or something it names
+       that cannot be used (no such directory or page, a port in use, a server that cannot be
+       reached or whose certificate is not trusted, unreadable certificates)
+  130  serve: a second SIGINT/SIGTERM quit without draining";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "h2push",
     version,
     about = "HTTP/2 static file server that gets a page's assets to the client one round trip early",
-    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR --listen 8443` is `h2push serve DIR --listen 8443`, and a bare `h2push` serves the `site/` directory on https://localhost:8443.",
+    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR -p 9000` is `h2push serve DIR -p 9000`, and a bare `h2push` serves the `site/` directory on https://localhost:8443/.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// `serve`'s flags and DIR, for `h2push DIR` without the subcommand.
+    /// `serve`'s flags and DIR, for `h2push DIR` without the subcommand (listed under `serve`).
     #[command(flatten)]
     pub serve: Box<ServeArgs>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve a directory over TLS (HTTP/2 and HTTP/1.1), and optionally cleartext.
+    /// Serve a directory over TLS (HTTP/2 and HTTP/1.1), and optionally cleartext
     Serve(Box<ServeArgs>),
-    /// Write a local CA and a localhost certificate signed by it, and print where they are.
+    /// Write a local CA and a localhost certificate signed by it, and print where they are
     Cert(CertArgs),
-    /// Show what `serve` would push or hint for each page: every asset, its size, where it was
-    /// found, and push / hint / skipped with the reason.
+    /// Show what `serve` would push or hint for each page, and why
     Scan(ScanArgs),
-    /// Load a page with push, with early hints only, and with neither, under an emulated RTT.
+    /// Load a page with push, with early hints only, and with neither, under an emulated RTT
     Compare(Box<CompareArgs>),
-    /// Write the Link preload headers `serve` sends with each page as a CDN's `_headers` or a
-    /// server's configuration (nginx, h2o, Caddy, Apache), or as JSON.
+    /// Write the Link headers `serve` sends as a CDN's `_headers`, a server's configuration or JSON
     Export(Box<ExportArgs>),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout
+    Completions(CompletionsArgs),
+    /// Print a man page (roff) to stdout: h2push's, or a subcommand's
+    Man(ManArgs),
+}
+
+/// The CLI as parsed: [`Cli`] with an `H2PUSH_*` environment variable on every `serve` flag
+/// (not listed in help: the text after it says so), the exit codes after every `--help`, and
+/// the bare command's `serve` flags left out of `h2push --help` (they are in `serve --help`).
+pub fn command() -> clap::Command {
+    let with_env = |cmd: clap::Command| {
+        cmd.mut_args(|arg| {
+            let id = arg.get_id().as_str();
+            if arg.get_env().is_some() || matches!(id, "help" | "version") {
+                return arg.hide_env(true);
+            }
+            let flag = arg.get_long().unwrap_or(id);
+            let name = format!("H2PUSH_{}", flag.replace('-', "_").to_ascii_uppercase());
+            arg.env(name).hide_env(true)
+        })
+    };
+    let top = with_env(Cli::command()).mut_args(|arg| match arg.get_id().as_str() {
+        "help" | "version" => arg,
+        _ => arg.hide_short_help(true).hide_long_help(true),
+    });
+    let mut top = top.mut_subcommand("serve", |serve| {
+        with_env(serve).after_help(format!("{ENVIRONMENT}\n\n{EXIT_CODES}"))
+    });
+    let names: Vec<String> = top
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .filter(|name| name != "serve")
+        .collect();
+    for name in names {
+        top = top.mut_subcommand(name, |sub| sub.after_help(EXIT_CODES));
+    }
+    top.after_help(format!(
+        "`h2push [DIR] [OPTIONS]` runs `serve`: its options are in `h2push serve --help`.\n\n{EXIT_CODES}"
+    ))
+}
+
+/// What `serve --help` says about settings from the environment and a file.
+const ENVIRONMENT: &str = "\
+Every option can also be set as H2PUSH_<OPTION> (H2PUSH_IDLE_TIMEOUT=30s) or in h2push.toml
+(idle-timeout = \"30s\"); flags beat the environment, which beats the file. Sizes take B, KiB,
+MiB, GiB (1024-based) or KB, MB, GB (1000-based); times take ms, s or m.";
+
+/// `h2push completions SHELL`: the completion script on stdout.
+pub fn completions(args: CompletionsArgs) -> Result<()> {
+    let mut cmd = command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "h2push", &mut out);
+    write_stdout(&out).context("writing the completion script")
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error worth a message.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// `h2push man [COMMAND]`: the man page on stdout, `h2push-serve(1)` for `man serve`.
+pub fn man(args: ManArgs) -> Result<()> {
+    let top = command();
+    let cmd = match &args.command {
+        None => top,
+        Some(name) => {
+            let sub = top
+                .find_subcommand(name)
+                .ok_or_else(|| usage(format!("no subcommand `{name}` (try h2push --help)")))?;
+            sub.clone()
+                .name(format!("h2push-{name}"))
+                .bin_name(format!("h2push {name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut out)
+        .context("rendering the man page")?;
+    write_stdout(&out).context("writing the man page")
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `h2push completions bash > ~/.local/share/bash-completion/completions/h2push`
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print, e.g. `h2push man serve > h2push-serve.1`
+    pub command: Option<String>,
 }
 
 impl Cli {
@@ -68,172 +173,242 @@ pub struct ServeArgs {
     /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
     pub dir: Option<PathBuf>,
 
-    /// Settings file (TOML, keys are these flags' long names, `dir` for DIR) [default:
-    /// ./h2push.toml when present]. Flags beat H2PUSH_* environment variables, which beat it
-    #[arg(long, value_name = "FILE")]
+    /// Settings file (TOML, keys are the long flag names) [default: ./h2push.toml when present]
+    #[arg(long, value_name = "FILE", help_heading = "Listening")]
     pub config: Option<PathBuf>,
 
-    /// Address for TLS HTTP/2: HOST:PORT, a host name (resolved), or a port alone (`8443`,
-    /// `:8443`) on 127.0.0.1; `0.0.0.0:8443` listens on every interface
-    #[arg(long, default_value = "127.0.0.1:8443", value_parser = crate::usage::parse_listen, value_name = "ADDR")]
+    /// Address for TLS: HOST:PORT (0.0.0.0:8443 for every interface), or a port on 127.0.0.1
+    #[arg(long, default_value = "127.0.0.1:8443", value_parser = crate::usage::parse_listen, value_name = "ADDR", help_heading = "Listening")]
     pub listen: Option<SocketAddr>,
 
+    /// Port for TLS on 127.0.0.1 (`--listen` for another address)
+    #[arg(
+        short,
+        long,
+        value_name = "PORT",
+        conflicts_with = "listen",
+        help_heading = "Listening"
+    )]
+    pub port: Option<u16>,
+
+    /// Also serve cleartext HTTP/1.1 and prior-knowledge HTTP/2 on ADDR [default: 127.0.0.1:8080]
+    #[arg(long, alias = "h2c", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080", value_parser = crate::usage::parse_listen, help_heading = "Listening")]
+    pub http: Option<SocketAddr>,
+
+    /// Open the served URL in the default browser ($BROWSER, else xdg-open)
+    #[arg(short, long, help_heading = "Listening")]
+    pub open: bool,
+
+    /// Worker threads of the async runtime [default: one per core; env: H2PUSH_WORKER_THREADS]
+    #[arg(
+        long,
+        env = "H2PUSH_WORKER_THREADS",
+        value_name = "N",
+        help_heading = "Listening"
+    )]
+    pub threads: Option<usize>,
+
     /// Certificate chain (PEM) to serve instead of the generated one; needs --key
-    #[arg(long, requires = "key", value_name = "PEM")]
+    #[arg(
+        short = 'C',
+        long,
+        requires = "key",
+        value_name = "PEM",
+        help_heading = "TLS"
+    )]
     pub cert: Option<PathBuf>,
 
     /// Private key (PEM) for --cert
-    #[arg(long, requires = "cert", value_name = "PEM")]
+    #[arg(
+        short = 'K',
+        long,
+        requires = "cert",
+        value_name = "PEM",
+        help_heading = "TLS"
+    )]
     pub key: Option<PathBuf>,
 
     /// Where the generated CA and localhost certificate are kept (made when missing)
     /// [default: ./certs, or $XDG_DATA_HOME/h2push/certs when ./certs cannot be made]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "TLS")]
     pub certs_dir: Option<PathBuf>,
 
-    /// Also serve cleartext on ADDR: HTTP/1.1, and HTTP/2 for clients with prior knowledge
-    /// (`nghttp http://…`, h2load). `--h2c` is the old name
-    #[arg(long, alias = "h2c", value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080", value_parser = crate::usage::parse_listen)]
-    pub http: Option<SocketAddr>,
-
     /// Serve symlinks whose target is outside the served directory (refused by default)
-    #[arg(long)]
+    #[arg(long, help_heading = "Files")]
     pub follow_symlinks: bool,
 
     /// Cache-Control for files other than HTML (HTML always gets `no-cache`)
-    #[arg(long, default_value = config::DEFAULT_CACHE_CONTROL, value_name = "VALUE")]
+    #[arg(long, default_value = config::DEFAULT_CACHE_CONTROL, value_name = "VALUE", help_heading = "Files")]
     pub cache_control: Option<String>,
 
-    /// Most established connections served at once (idle ones close to make room)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
-    pub max_connections: usize,
+    /// Single-page apps: a browser navigation that would be 404 gets PAGE (e.g. index.html)
+    #[arg(long, value_name = "PAGE", help_heading = "Files")]
+    pub fallback: Option<String>,
 
-    /// Most connections in their TLS handshake at once (past it the oldest is dropped)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_HANDSHAKES, value_name = "N")]
-    pub max_handshakes: usize,
+    /// Add a header on paths matching a glob, repeatable: '/assets/*: Cache-Control: immutable'
+    #[arg(long = "header", value_name = "RULE", value_parser = crate::files::rules::HeaderRule::parse, help_heading = "Files")]
+    pub headers: Vec<crate::files::rules::HeaderRule>,
 
-    /// Most change-feed event streams open at once (past it: 503 with Retry-After)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_EVENT_STREAMS, value_name = "N")]
-    pub max_event_streams: usize,
+    /// CORS for every origin: `Access-Control-Allow-Origin: *`, OPTIONS preflights answered 204
+    #[arg(long, help_heading = "Files")]
+    pub cors: bool,
 
-    /// Close a connection (reset an HTTP/2 stream) whose client takes no bytes for this long
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
-    pub send_stall_timeout: Duration,
+    /// List a directory that has no index.html (HTML, or JSON for `Accept: application/json`)
+    #[arg(long, help_heading = "Files")]
+    pub list_dirs: bool,
 
     /// Leave out the `Server: h2push/VERSION` response header
-    #[arg(long)]
+    #[arg(long, help_heading = "Files")]
     pub no_server_header: bool,
 
-    /// Most concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_name = "N")]
-    pub max_concurrent_streams: u32,
-
-    /// Largest request header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE)
-    #[arg(long, default_value_t = config::DEFAULT_MAX_HEADER_LIST_SIZE, value_parser = crate::usage::parse_bytes_u32, value_name = "SIZE")]
-    pub max_header_list_size: u32,
-
-    /// Time allowed for the TLS handshake and HTTP/2 preface (e.g. 10s, 500ms)
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
-    pub handshake_timeout: Option<Duration>,
-
-    /// Close a connection with no open stream after this long
-    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "TIME")]
-    pub idle_timeout: Option<Duration>,
-
-    /// On SIGINT/SIGTERM, how long in-flight streams get to finish
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME")]
-    pub shutdown_grace: Option<Duration>,
-
     /// Push a page's assets with PUSH_PROMISE when the client allows it
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Push and hints"
+    )]
     pub push: Switch,
 
     /// Send 103 Early Hints with the page's Link preload values before the page
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Push and hints"
+    )]
     pub early_hints: Switch,
 
     /// Add the Link preload values to the page's own response headers
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Push and hints"
+    )]
     pub preload_headers: Switch,
 
     /// Most assets pushed per page (the rest are hinted)
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N")]
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_ASSETS, value_name = "N", help_heading = "Push and hints")]
     pub push_max_assets: usize,
 
-    /// Safety cap on the bytes of critical assets (stylesheets, fonts, scripts) pushed per page;
-    /// critical assets past it are hinted
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
+    /// Cap on critical bytes (stylesheets, fonts, scripts) pushed per page; the rest are hinted
+    #[arg(long, default_value = "8MiB", value_parser = crate::usage::parse_bytes, value_name = "SIZE", help_heading = "Push and hints")]
     pub push_max_bytes: u64,
 
-    /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
-    /// critical ones; the rest are hinted
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
+    /// Non-critical bytes (images, async scripts) pushed per page; the rest are hinted
+    #[arg(long, default_value = "64KiB", value_parser = crate::usage::parse_bytes, value_name = "SIZE", help_heading = "Push and hints")]
     pub push_extra_bytes: u64,
 
-    /// Remember what each client received in a cookie (h2push-digest) and do not push what it has
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    /// Remember what each client received (cookie h2push-digest) and do not push it again
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Push and hints"
+    )]
     pub push_digest: Switch,
-    /// URL prefix of the change feed: PREFIXevents (Server-Sent Events) and PREFIXpoll (long-poll)
-    #[arg(long, default_value = config::DEFAULT_FEED_PATH, value_name = "PREFIX")]
-    pub feed_path: String,
 
-    /// Interval of the keep-alive comment on an idle event stream
-    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "TIME")]
-    pub sse_keep_alive: Duration,
-
-    /// How long a long-poll request waits for a change before an empty answer
-    #[arg(long, default_value = "25s", value_parser = parse_duration, value_name = "TIME")]
-    pub poll_timeout: Duration,
-
-    /// Inject a script into HTML pages that reloads them, or swaps a stylesheet, when files change
-    #[arg(long)]
-    pub live_reload: bool,
-
-    /// Single-page apps: a GET or HEAD that accepts text/html (a browser navigation) and would
-    /// be 404 gets this page, with 200 (a path under DIR, e.g. index.html)
-    #[arg(long, value_name = "PAGE")]
-    pub fallback: Option<String>,
-
-    /// Add a response header on URL paths matching a glob: 'GLOB: Name: value', e.g.
-    /// '/assets/*: Cache-Control: max-age=31536000, immutable' (`*` crosses `/`; repeatable;
-    /// a later rule for the same header wins)
-    #[arg(long = "header", value_name = "RULE", value_parser = crate::files::rules::HeaderRule::parse)]
-    pub headers: Vec<crate::files::rules::HeaderRule>,
-
-    /// CORS for every origin: `Access-Control-Allow-Origin: *` on every response, and OPTIONS
-    /// preflights answered 204 (GET, HEAD, OPTIONS; request headers allowed as asked)
-    #[arg(long)]
-    pub cors: bool,
-    /// Compress text-like files (HTML, CSS, JS, SVG, JSON, wasm…) of 1 KiB to 16 MiB with br,
-    /// zstd or gzip, once per file version in the background (until then: uncompressed)
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    /// Compress text-like files of 1 KiB to 16 MiB (br, zstd, gzip) once per version, in the background
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Compression"
+    )]
     pub compress: Switch,
 
-    /// Serve FILE.br, FILE.zst or FILE.gz in place of FILE when the client accepts it and the
-    /// sidecar is not older than FILE
-    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    /// Serve FILE.br, FILE.zst or FILE.gz for FILE when accepted and not older than FILE
+    #[arg(
+        long,
+        value_enum,
+        default_value = "on",
+        value_name = "on|off",
+        hide_possible_values = true,
+        help_heading = "Compression"
+    )]
     pub precompressed: Switch,
 
     /// Memory kept for on-the-fly compressed bodies; oldest dropped past it
-    #[arg(long, default_value_t = config::DEFAULT_COMPRESS_CACHE_BYTES, value_parser = crate::usage::parse_bytes_usize, value_name = "SIZE")]
+    #[arg(long, default_value = "64MiB", value_parser = crate::usage::parse_bytes_usize, value_name = "SIZE", help_heading = "Compression")]
     pub compress_cache: usize,
 
-    /// List a directory that has no index.html (HTML; JSON for `Accept: application/json`),
-    /// without dot-entries; off by default, so a directory's contents stay private
-    #[arg(long)]
-    pub list_dirs: bool,
+    /// Inject a script into HTML pages that reloads them, or swaps a stylesheet, on a change
+    #[arg(long, help_heading = "Live reload and events")]
+    pub live_reload: bool,
+
+    /// URL prefix of the change feed: PREFIXevents (SSE) and PREFIXpoll (long-poll)
+    #[arg(long, default_value = config::DEFAULT_FEED_PATH, value_name = "PREFIX", help_heading = "Live reload and events")]
+    pub feed_path: String,
+
+    /// Interval of the keep-alive comment on an idle event stream
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "TIME", help_heading = "Live reload and events")]
+    pub sse_keep_alive: Duration,
+
+    /// How long a long-poll request waits for a change before an empty answer
+    #[arg(long, default_value = "25s", value_parser = parse_duration, value_name = "TIME", help_heading = "Live reload and events")]
+    pub poll_timeout: Duration,
+
+    /// Most established connections served at once (idle ones close to make room)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_name = "N", help_heading = "Limits")]
+    pub max_connections: usize,
+
+    /// Most connections in their TLS handshake at once (past it the oldest is dropped)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_HANDSHAKES, value_name = "N", help_heading = "Limits")]
+    pub max_handshakes: usize,
+
+    /// Most change-feed event streams open at once (past it: 503 with Retry-After)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_EVENT_STREAMS, value_name = "N", help_heading = "Limits")]
+    pub max_event_streams: usize,
+
+    /// Most concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONCURRENT_STREAMS, value_name = "N", help_heading = "Limits")]
+    pub max_concurrent_streams: u32,
+
+    /// Largest request header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE)
+    #[arg(long, default_value = "32KiB", value_parser = crate::usage::parse_bytes_u32, value_name = "SIZE", help_heading = "Limits")]
+    pub max_header_list_size: u32,
+
+    /// Close a connection (reset an HTTP/2 stream) whose client takes no bytes for this long
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME", help_heading = "Limits")]
+    pub send_stall_timeout: Duration,
+
+    /// Time allowed for the TLS handshake and HTTP/2 preface
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME", help_heading = "Limits")]
+    pub handshake_timeout: Option<Duration>,
+
+    /// Close a connection with no open stream after this long
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "TIME", help_heading = "Limits")]
+    pub idle_timeout: Option<Duration>,
+
+    /// On SIGINT/SIGTERM, how long in-flight streams get to finish
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "TIME", help_heading = "Limits")]
+    pub shutdown_grace: Option<Duration>,
 
     /// Access log line format: pretty (key=value), combined (Apache/nginx), or json
-    #[arg(long, value_enum, default_value = "pretty", value_name = "FORMAT")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "pretty",
+        value_name = "FORMAT",
+        hide_possible_values = true,
+        help_heading = "Logging"
+    )]
     pub log_format: crate::serve::access_log::LogFormat,
 
-    /// Write the access log to FILE (appended) instead of stderr, even with RUST_LOG=warn
-    #[arg(long, value_name = "FILE")]
+    /// Append the access log to FILE instead of stderr (even with RUST_LOG=warn)
+    #[arg(long, value_name = "FILE", help_heading = "Logging")]
     pub access_log: Option<PathBuf>,
-
-    /// Worker threads of the async runtime [default: one per core]
-    #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
-    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -446,7 +621,8 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             key: key.clone(),
         },
         _ => {
-            let (dir, paths, created) = certs(args.certs_dir.as_deref())?;
+            let (dir, paths, created) =
+                certs(args.certs_dir.as_deref()).map_err(|e| usage(format!("{e:#}")))?;
             if created {
                 info!(dir = %dir.display(), "created a local CA and a localhost certificate");
             }
@@ -455,9 +631,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     };
     let tls_config = tls::server_config(&cert_paths.cert, &cert_paths.key)
         .map_err(|e| usage(format!("{e:#}")))?;
-    let listen = args
-        .listen
-        .unwrap_or_else(|| "127.0.0.1:8443".parse().unwrap());
+    let listen = match (args.port, args.listen) {
+        (Some(port), _) => SocketAddr::from(([127, 0, 0, 1], port)),
+        (None, Some(listen)) => listen,
+        (None, None) => "127.0.0.1:8443".parse().expect("the default address"),
+    };
     let listener = serve::bind(listen)
         .await
         .map_err(|e| usage(format!("{e:#}")))?;
@@ -493,6 +671,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         cert = %cert_paths.cert.display(),
         "serving"
     );
+    if args.open {
+        crate::launch::open(&format!("https://{}/", display_host(addr)));
+    }
     let push = &state.config.push;
     info!(
         push = push.push,
@@ -707,16 +888,7 @@ pub fn scan(args: ScanArgs) -> Result<()> {
     } else {
         scan::render_table(&report)
     };
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing the report"),
-    }
+    write_stdout(text.as_bytes()).context("writing the report")
 }
 
 /// The root `scan DIR` scans, and the page when DIR is an HTML file: the root is ./site when
@@ -778,10 +950,19 @@ mod tests {
         assert_eq!(args.dir, Some(PathBuf::from("some/dir")));
         assert_eq!(args.http, Some("127.0.0.1:8080".parse().unwrap()));
         assert_eq!(args.listen, Some("127.0.0.1:8443".parse().unwrap()));
+        // The byte sizes' defaults are written with units; they must say what config.rs says.
         assert_eq!(
             args.max_header_list_size,
             config::DEFAULT_MAX_HEADER_LIST_SIZE
         );
+        assert_eq!(args.push_max_bytes, config::DEFAULT_PUSH_MAX_BYTES);
+        assert_eq!(args.push_extra_bytes, config::DEFAULT_PUSH_EXTRA_BYTES);
+        assert_eq!(args.compress_cache, config::DEFAULT_COMPRESS_CACHE_BYTES);
+        assert_eq!(args.port, None);
+        let cli = Cli::try_parse_from(["h2push", "-p", "9000", "-o"]).unwrap();
+        assert_eq!((cli.serve.port, cli.serve.open), (Some(9000), true));
+        assert!(Cli::try_parse_from(["h2push", "-p", "9000", "--listen", "1"]).is_err());
+        command().debug_assert();
         assert!(Cli::try_parse_from(["h2push", "serve", "--cert", "a.pem"]).is_err());
         assert!(Cli::try_parse_from(["h2push", "serve", "--idle-timeout", "soon"]).is_err());
         assert_eq!(args.feed_path, config::DEFAULT_FEED_PATH);

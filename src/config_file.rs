@@ -12,28 +12,11 @@ use anyhow::Result;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::Cli;
+use crate::cli::{command, Cli};
 use crate::usage::usage;
 
 /// The file read when `--config` is not given and it exists in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "h2push.toml";
-
-/// The CLI with `H2PUSH_*` environment variables on every `serve` flag.
-pub fn command() -> clap::Command {
-    let with_env = |cmd: clap::Command| {
-        cmd.mut_args(|arg| {
-            let id = arg.get_id().as_str();
-            if arg.get_env().is_some() || matches!(id, "help" | "version") {
-                return arg;
-            }
-            let flag = arg.get_long().unwrap_or(id);
-            let name = format!("H2PUSH_{}", flag.replace('-', "_").to_ascii_uppercase());
-            arg.env(&*Box::leak(name.into_boxed_str()))
-        })
-    };
-    let cmd = with_env(Cli::command());
-    cmd.mut_subcommand("serve", with_env)
-}
 
 /// Parses the command line, the environment and the config file into the [`Cli`]; clap's own
 /// errors (and `--help`) exit as clap does, except that a bad value from an `H2PUSH_*`

@@ -27,7 +27,8 @@
 //! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
 //! h2o, Caddy or Apache configuration.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
-//! `Config` and runs the subcommands; `tls` loads or makes certificates.
+//! `Config` and runs the subcommands (`config_file` adds `H2PUSH_*` and h2push.toml; `launch`
+//! opens a browser for `--open`); `tls` loads or makes certificates.
 
 pub mod cli;
 pub mod client;
@@ -37,6 +38,7 @@ pub mod config_file;
 pub mod events;
 pub mod export;
 pub mod files;
+pub mod launch;
 pub mod push;
 pub mod reply;
 pub mod serve;

@@ -1,5 +1,6 @@
-//! `h2push`: flags → library → exit code. Usage errors (bad flags, a missing directory, a port
-//! in use, unreadable certificates) exit with 2, other failures with 1.
+//! `h2push`: flags → library → exit code, as [`h2push::cli::EXIT_CODES`] lists them: usage
+//! errors (bad flags, a missing directory, a port in use, unreadable certificates, a server
+//! `compare` cannot reach) exit with 2, other failures with 1.
 
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ fn main() {
         Command::Compare(args) => cli::compare(*args),
         Command::Export(args) => cli::export(*args),
         Command::Serve(args) => serve(*args),
+        Command::Completions(args) => cli::completions(args),
+        Command::Man(args) => cli::man(args),
     });
     if let Err(err) = result {
         eprintln!("h2push: {err:#}");

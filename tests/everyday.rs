@@ -142,7 +142,7 @@ fn unwritable_certs_dir_falls_back_to_the_per_user_one() {
     let blocked = home.path().join("blocked");
     std::fs::write(&blocked, "a file").unwrap();
     let out = spawn(&blocked).wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--certs-dir"), "{stderr}");
 }
