@@ -414,7 +414,7 @@ h2push scna site/
 nghttp -nv https://localhost:8443/ --not-ours
 ```
 
-<!-- pending: flags -->
+<!-- pending: trust -->
 ```sh
 h2push serve --port-typo 1
 ```
