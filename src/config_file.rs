@@ -12,7 +12,8 @@ use anyhow::Result;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::{command, Cli};
+use crate::cli::help::command;
+use crate::cli::Cli;
 use crate::usage::usage;
 
 /// The file read when `--config` is not given and it exists in the working directory.

@@ -26,9 +26,12 @@
 //! `export` writes the Link headers `serve` would send with each page (found by `push::scan`'s
 //! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
 //! h2o, Caddy or Apache configuration.
-//! `config` holds every limit as a named constant with its default; `cli` turns flags into a
-//! `Config` and runs the subcommands (`config_file` adds `H2PUSH_*` and h2push.toml; `launch`
-//! opens a browser for `--open`); `tls` loads or makes certificates.
+//! `config` holds every limit as a named constant with its default; `cli` holds the flags
+//! (`cli::serve` turns serve's into a `Config` and a `serve::start::Startup`; `cli::help` the
+//! exit codes, completions and man pages; `config_file` adds `H2PUSH_*` and h2push.toml) and
+//! hands each subcommand to its module (`serve::start::run`, `compare::run`,
+//! `export::args::run`, `push::scan_args::run`); `launch` opens a browser for `--open`; `tls`
+//! loads or makes certificates.
 
 pub mod cli;
 pub mod client;
