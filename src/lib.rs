@@ -29,10 +29,13 @@
 //! `config` holds every limit as a named constant with its default; `cli` holds the flags
 //! (`cli::serve` turns serve's into a `Config` and a `serve::start::Startup`; `cli::help` the
 //! exit codes, completions and man pages; `config_file` adds `H2PUSH_*` and h2push.toml) and
-//! hands each subcommand to its module (`serve::start::run`, `compare::run`,
+//! hands each subcommand to its module (`serve::start::run`, `certs::run`, `compare::run`,
 //! `export::args::run`, `push::scan_args::run`); `launch` opens a browser for `--open`; `tls`
-//! loads or makes certificates.
+//! loads or makes certificates; `certs` keeps the local CA with the user (one per user, as
+//! mkcert's CAROOT) and runs `cert`; `trust` puts it in the browsers' stores.
+//! `files::secrets` keeps key material from ever being served.
 
+pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod compare;

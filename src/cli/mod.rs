@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use tracing::info;
 
 use crate::config;
-use crate::tls;
 
+pub use crate::certs::CertArgs;
 pub use crate::compare::CompareArgs;
 pub use crate::export::ExportArgs;
 pub use crate::push::scan_args::ScanArgs;
@@ -30,7 +30,7 @@ pub use serve::ServeArgs;
     name = "h2push",
     version,
     about = "HTTP/2 static file server that gets a page's assets to the client one round trip early",
-    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR -p 9000` is `h2push serve DIR -p 9000`, and a bare `h2push` serves the `site/` directory on https://localhost:8443/.",
+    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR -p 9000` is `h2push serve DIR -p 9000`, and a bare `h2push` serves ./site when there is one, else the current directory, on https://localhost:8443/.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -67,50 +67,17 @@ impl Cli {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct CertArgs {
-    /// Directory to write ca.pem, ca-key.pem, localhost.pem and localhost-key.pem into
-    #[arg(long, default_value = "certs", value_name = "DIR")]
-    pub dir: PathBuf,
-
-    /// Replace certificates that are already there
-    #[arg(long)]
-    pub force: bool,
-
-    /// Also name these hosts (LAN names or IP addresses) in the certificate, so a phone on the
-    /// same network can use it; re-issues the certificate, keeping an existing CA
-    #[arg(long = "host", value_name = "NAME", num_args = 1..)]
-    pub hosts: Vec<String>,
-
-    /// Trust the CA: add it to the user's NSS databases (Chromium's ~/.pki/nssdb, made when
-    /// missing, and Firefox profiles) with certutil, and as root to the system store
-    #[arg(long, conflicts_with = "untrust")]
-    pub trust: bool,
-
-    /// Take the CA out of the stores --trust put it in
-    #[arg(long)]
-    pub untrust: bool,
-
-    /// With --trust/--untrust as root: leave the system store alone
-    #[arg(long)]
-    pub no_system: bool,
-}
-
-/// `h2push serve`: the root, the settings, the certificate (given, or the local one, made when
-/// missing), then the server on a runtime with `--threads` workers.
+/// `h2push serve`: the root, the settings, the certificate (given, or the user's local one, made
+/// when missing; see [`crate::certs`]), then the server on a runtime with `--threads` workers.
 pub fn serve(args: ServeArgs) -> Result<()> {
-    let config = args.config(site_root(args.dir.as_ref(), "serve")?)?;
-    let cert = match args.given_cert() {
-        Some(cert) => cert,
-        None => {
-            let (dir, paths, created) =
-                certs(args.certs_dir.as_deref()).map_err(|e| usage(format!("{e:#}")))?;
-            if created {
-                info!(dir = %dir.display(), "created a local CA and a localhost certificate");
-            }
-            paths
-        }
-    };
+    let mut config = args.config(site_root(args.dir.as_ref(), "serve")?)?;
+    let cert = crate::certs::for_serve(
+        args.cert.as_deref(),
+        args.key.as_deref(),
+        args.certs_dir.as_deref(),
+        &mut config,
+    )
+    .map_err(|e| usage(format!("{e:#}")))?;
     let startup = args.startup(config, cert);
     let runtime = runtime(args.threads)?;
     let served = runtime.block_on(crate::serve::start::run(startup));
@@ -136,17 +103,20 @@ pub fn export(args: ExportArgs) -> Result<()> {
     crate::export::args::run(&args, root)
 }
 
-/// Where `site/` is when no directory is given: the current directory's, else the repository's
-/// (the path compiled into the binary), which is said on stderr so nobody serves the demo site
-/// thinking it is theirs.
+/// The directory when none is given: `./site` when there is one, else the working directory.
+/// Which one is said on stderr, so nobody serves a directory without knowing it. (An installed
+/// binary does not know where it was built: no path is compiled in.)
 fn default_site_dir() -> PathBuf {
     let local = PathBuf::from("site");
     if local.is_dir() {
+        info!(dir = "./site", "no DIR given: using ./site");
         local
     } else {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
-        info!(dir = %repo.display(), "no ./site here: using the repository's demo site (give a DIR to serve another)");
-        repo
+        info!(
+            dir = ".",
+            "no DIR given and no ./site here: using the current directory"
+        );
+        PathBuf::from(".")
     }
 }
 
@@ -165,92 +135,9 @@ fn site_root(dir: Option<&PathBuf>, verb: &str) -> Result<PathBuf> {
     Ok(root)
 }
 
-/// The certificate set for `serve`: in `--certs-dir`, else `./certs`, else (a read-only working
-/// directory) the per-user data directory, said on stderr. Returns the directory used.
-fn certs(dir: Option<&Path>) -> Result<(PathBuf, tls::CertPaths, bool)> {
-    let hint = "give a writable directory with --certs-dir DIR, or --cert and --key";
-    if let Some(dir) = dir {
-        let (paths, created) =
-            tls::ensure_certs(dir).map_err(|e| anyhow::anyhow!("{e:#} ({hint})"))?;
-        return Ok((dir.to_path_buf(), paths, created));
-    }
-    let local = Path::new("certs");
-    let local_err = match tls::ensure_certs(local) {
-        Ok((paths, created)) => return Ok((local.to_path_buf(), paths, created)),
-        Err(e) => e,
-    };
-    let Some(user) = user_certs_dir() else {
-        return Err(anyhow::anyhow!("{local_err:#} ({hint})"));
-    };
-    match tls::ensure_certs(&user) {
-        Ok((paths, created)) => {
-            info!(dir = %user.display(), cause = %format!("{local_err:#}"), "./certs is not writable: using the per-user certificate directory");
-            Ok((user, paths, created))
-        }
-        Err(e) => Err(anyhow::anyhow!("{local_err:#}; and {e:#} ({hint})")),
-    }
-}
-
-/// `$XDG_DATA_HOME/h2push/certs`, or `~/.local/share/h2push/certs`.
-fn user_certs_dir() -> Option<PathBuf> {
-    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .and_then(absolute)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .and_then(absolute)
-                .map(|h| h.join(".local/share"))
-        })?;
-    Some(data.join("h2push/certs"))
-}
-
-/// `h2push cert`: writes the certificate set and says where it is.
+/// `h2push cert`: writes the certificate set and says where it is (see [`crate::certs`]).
 pub fn cert(args: CertArgs) -> Result<()> {
-    let paths = tls::CertPaths::in_dir(&args.dir);
-    if args.untrust {
-        return crate::trust::untrust(args.no_system);
-    }
-    if !args.hosts.is_empty() {
-        std::fs::create_dir_all(&args.dir)
-            .with_context(|| format!("creating {}", args.dir.display()))?;
-        tls::issue(&args.dir, &args.hosts, !args.force)?;
-        println!(
-            "wrote a certificate for localhost, 127.0.0.1, ::1, {} to {}",
-            args.hosts.join(", "),
-            args.dir.display()
-        );
-    } else if paths.cert.exists() && !args.force {
-        println!(
-            "certificates already in {} (use --force to replace them)",
-            args.dir.display()
-        );
-    } else {
-        std::fs::create_dir_all(&args.dir)
-            .with_context(|| format!("creating {}", args.dir.display()))?;
-        tls::generate(&args.dir)?;
-        println!(
-            "wrote a new CA and localhost certificate to {}",
-            args.dir.display()
-        );
-    }
-    let ca = paths.ca.as_deref().unwrap_or(Path::new(""));
-    println!("CA (trust this):   {}", ca.display());
-    println!("certificate chain: {}", paths.cert.display());
-    println!("private key:       {}", paths.key.display());
-    if !args.trust {
-        println!(
-            "trust for browsers: h2push cert --trust --dir {}",
-            args.dir.display()
-        );
-    }
-    println!(
-        "trust for curl:     curl --cacert {} https://localhost:8443/",
-        ca.display()
-    );
-    if args.trust {
-        crate::trust::trust(ca, args.no_system)?;
-    }
-    Ok(())
+    crate::certs::run(args)
 }
 
 /// `h2push scan`: the root as for `serve` (or the page DIR names), then the scan.

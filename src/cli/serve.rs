@@ -15,7 +15,7 @@ use crate::usage::{parse_duration, usage, Switch};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
+    /// Directory to serve [default: ./site when present, else the current directory]
     pub dir: Option<PathBuf>,
 
     /// Settings file (TOML, keys are the long flag names) [default: ./h2push.toml when present]
@@ -74,7 +74,7 @@ pub struct ServeArgs {
     pub key: Option<PathBuf>,
 
     /// Where the generated CA and localhost certificate are kept (made when missing)
-    /// [default: ./certs, or $XDG_DATA_HOME/h2push/certs when ./certs cannot be made]
+    /// [default: $H2PUSH_CAROOT, else $XDG_DATA_HOME/h2push, else ~/.local/share/h2push]
     #[arg(long, value_name = "DIR", help_heading = "TLS")]
     pub certs_dir: Option<PathBuf>,
 
@@ -277,16 +277,8 @@ impl ServeArgs {
             log_format: self.log_format,
             access_log: self.access_log.clone(),
             open: self.open,
+            certs_dir: self.certs_dir.clone(),
         }
-    }
-
-    /// The certificate given with `--cert` and `--key`, if both were.
-    pub fn given_cert(&self) -> Option<tls::CertPaths> {
-        Some(tls::CertPaths {
-            ca: None,
-            cert: self.cert.clone()?,
-            key: self.key.clone()?,
-        })
     }
 }
 

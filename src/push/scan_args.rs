@@ -14,8 +14,8 @@ use crate::usage::{usage, write_stdout};
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Directory to scan, as `serve` would serve it, or one HTML file: that page, with ./site as
-    /// the root when the file is in it, else the file's directory [default: ./site, or the
-    /// repository's site/]
+    /// the root when the file is in it, else the file's directory [default: ./site when present,
+    /// else the current directory]
     pub dir: Option<PathBuf>,
 
     /// Pages to scan (URL paths like /docs/, or paths under DIR) [default: every *.html under DIR]

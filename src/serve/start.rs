@@ -30,6 +30,8 @@ pub struct Startup {
     pub access_log: Option<PathBuf>,
     /// Open the served URL in a browser once listening.
     pub open: bool,
+    /// `--certs-dir`, for the hint on how to trust the local CA.
+    pub certs_dir: Option<PathBuf>,
 }
 
 /// Binds, prints where it serves, and runs until SIGINT/SIGTERM. A port in use, an unreadable
@@ -88,13 +90,7 @@ pub async fn run(startup: Startup) -> Result<()> {
         push_digest = push.digest,
         "asset delivery"
     );
-    if let Some(ca) = &startup.cert.ca {
-        info!(
-            ca = %ca.display(),
-            "to trust it (Chromium, Firefox; as root the system store): h2push cert --trust --dir {}",
-            ca.parent().unwrap_or(Path::new(".")).display()
-        );
-    }
+    crate::certs::trust_hint(&startup.cert, startup.certs_dir.as_deref(), addr);
     if state.changes.is_some() {
         info!(
             events = %format!("https://{}{}events", display_host(addr), state.config.feed.path),
