@@ -26,10 +26,14 @@
 //! `export` writes the Link headers `serve` would send with each page (found by `push::scan`'s
 //! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
 //! h2o, Caddy or Apache configuration.
-//! `config` holds every limit as a named constant with its default; `cli` turns flags into a
-//! `Config` and runs the subcommands; `tls` loads or makes certificates; `certs` keeps the
-//! local CA with the user (one per user, as mkcert's CAROOT) and runs `cert`; `trust` puts it
-//! in the browsers' stores. `files::secrets` keeps key material from ever being served.
+//! `config` holds every limit as a named constant with its default; `cli` holds the flags
+//! (`cli::serve` turns serve's into a `Config` and a `serve::start::Startup`; `cli::help` the
+//! exit codes, completions and man pages; `config_file` adds `H2PUSH_*` and h2push.toml) and
+//! hands each subcommand to its module (`serve::start::run`, `certs::run`, `compare::run`,
+//! `export::args::run`, `push::scan_args::run`); `launch` opens a browser for `--open`; `tls`
+//! loads or makes certificates; `certs` keeps the local CA with the user (one per user, as
+//! mkcert's CAROOT) and runs `cert`; `trust` puts it in the browsers' stores.
+//! `files::secrets` keeps key material from ever being served.
 
 pub mod certs;
 pub mod cli;
@@ -40,6 +44,7 @@ pub mod config_file;
 pub mod events;
 pub mod export;
 pub mod files;
+pub mod launch;
 pub mod push;
 pub mod reply;
 pub mod serve;

@@ -1,18 +1,19 @@
-//! `h2push`: flags → library → exit code. Usage errors (bad flags, a missing directory, a port
-//! in use, unreadable certificates) exit with 2, other failures with 1.
+//! `h2push`: flags → library → exit code, as [`h2push::cli::help::EXIT_CODES`] lists them: usage
+//! errors (bad flags, a missing directory, a port in use, unreadable certificates, a server
+//! `compare` cannot reach) exit with 2, other failures with 1.
 
-use std::time::Duration;
-
-use h2push::cli::{self, Command, ServeArgs, UsageError};
+use h2push::cli::{self, Command, UsageError};
 
 fn main() {
     init_logging();
     let result = h2push::config_file::parse().and_then(|cli| match cli.into_command() {
+        Command::Serve(args) => cli::serve(*args),
         Command::Cert(args) => cli::cert(args),
         Command::Scan(args) => cli::scan(args),
         Command::Compare(args) => cli::compare(*args),
         Command::Export(args) => cli::export(*args),
-        Command::Serve(args) => serve(*args),
+        Command::Completions(args) => cli::help::completions(args),
+        Command::Man(args) => cli::help::man(args),
     });
     if let Err(err) = result {
         eprintln!("h2push: {err:#}");
@@ -23,20 +24,6 @@ fn main() {
         };
         std::process::exit(code);
     }
-}
-
-/// How long the process waits, once serving has stopped, for blocking-pool work still running
-/// (a file read, a page parse) before it exits anyway. Default 1 s: by then every connection
-/// is closed, so nobody is waiting for that work, and a task stuck in a system call must not
-/// keep the process alive after SIGTERM.
-const BLOCKING_SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
-
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let runtime = cli::runtime(args.threads)?;
-    let served = runtime.block_on(cli::serve(args));
-    // Dropping the runtime would wait for every blocking task, however long it takes.
-    runtime.shutdown_timeout(BLOCKING_SHUTDOWN_WAIT);
-    served
 }
 
 /// Logs to stderr, coloured only for a terminal and when `NO_COLOR` is unset (no escape codes

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 
 /// Branches whose documented behaviour is not on this branch yet (see the module doc).
-const PENDING: &[&str] = &["flags", "trust"];
+const PENDING: &[&str] = &["trust"];
 
 /// One command found in a Markdown file.
 #[derive(Debug)]
@@ -414,7 +414,7 @@ h2push scna site/
 nghttp -nv https://localhost:8443/ --not-ours
 ```
 
-<!-- pending: flags -->
+<!-- pending: trust -->
 ```sh
 h2push serve --port-typo 1
 ```

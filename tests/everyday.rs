@@ -231,7 +231,7 @@ fn the_local_ca_lives_with_the_user_and_is_reused_from_every_directory() {
     let blocked = home.path().join("blocked");
     std::fs::write(&blocked, "a file").unwrap();
     let err = serve_as_user(home.path(), a.path(), &[("H2PUSH_CAROOT", &blocked)]).unwrap_err();
-    assert!(err.starts_with("exit Some(1)"), "{err}");
+    assert!(err.starts_with("exit Some(2)"), "{err}");
     assert!(err.contains("--certs-dir"), "{err}");
 }
 

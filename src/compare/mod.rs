@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use url::Url;
 
@@ -311,7 +311,7 @@ async fn reach(host: &str, port: u16) -> Result<SocketAddr> {
     let host = host.trim_matches(|c| c == '[' || c == ']');
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
-        .with_context(|| format!("cannot resolve {host}"))?
+        .map_err(|e| usage(format!("cannot resolve {host}: {e}")))?
         .collect();
     let mut last = None;
     for addr in &addrs {
@@ -321,7 +321,7 @@ async fn reach(host: &str, port: u16) -> Result<SocketAddr> {
             Err(_) => last = Some(format!("no answer within {REACH_TIMEOUT:?}")),
         }
     }
-    Err(anyhow!(
+    Err(usage(format!(
         "cannot reach {host}:{port} ({}): {}; is the server running? (`h2push serve --listen {port}` serves on that port)",
         addrs
             .iter()
@@ -329,18 +329,20 @@ async fn reach(host: &str, port: u16) -> Result<SocketAddr> {
             .collect::<Vec<_>>()
             .join(", "),
         last.unwrap_or_else(|| "no addresses".into())
-    ))
+    )))
 }
 
 /// Adds what to do about the failures people hit: an untrusted certificate, no HTTP/2.
 fn explain(err: anyhow::Error, url: &Url) -> anyhow::Error {
     let text = format!("{err:#}");
     if text.contains("TLS handshake") && text.contains("certificate") {
-        anyhow!(
+        usage(format!(
             "{text}\n  the certificate of {url} is not trusted: pass the CA that signed it with --ca PEM (`h2push cert` prints where `h2push serve`'s CA is), or --insecure to accept any certificate"
-        )
+        ))
     } else if text.contains("ALPN h2") {
-        anyhow!("{text}\n  {url} speaks only HTTP/1.1 over TLS; compare needs an HTTP/2 server")
+        usage(format!(
+            "{text}\n  {url} speaks only HTTP/1.1 over TLS; compare needs an HTTP/2 server"
+        ))
     } else {
         err
     }

@@ -30,4 +30,5 @@ pub mod pages;
 pub mod plan_args;
 pub mod policy;
 pub mod scan;
+pub mod scan_args;
 pub mod site;

@@ -22,12 +22,12 @@ pub struct PlanArgs {
     pub push_max_assets: usize,
 
     /// Safety cap on the bytes of critical assets pushed per page, as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_MAX_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
     pub push_max_bytes: u64,
 
     /// Bytes of non-critical assets (images, async scripts) pushed per page on top of the
     /// critical ones, as for `serve`
-    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = config::DEFAULT_PUSH_EXTRA_BYTES, value_parser = crate::usage::parse_bytes, value_name = "SIZE")]
     pub push_extra_bytes: u64,
 
     /// Count symlinks whose target is outside DIR, as `serve --follow-symlinks` would serve them

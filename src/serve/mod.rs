@@ -24,6 +24,7 @@ pub mod h2;
 pub mod io;
 pub mod limits;
 pub mod listen;
+pub mod start;
 mod state;
 
 pub use conn::Transport;
