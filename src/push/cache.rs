@@ -189,6 +189,7 @@ mod tests {
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],
+            module_files: vec![],
             incomplete: None,
         }))
     }

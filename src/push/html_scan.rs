@@ -97,7 +97,8 @@ pub struct Element {
     pub tag: Tag,
     /// Attributes discovery reads, first of each name only, character references decoded.
     pub attrs: Vec<(Attr, String)>,
-    /// The text of a `<style>`.
+    /// The text of a `<style>`, of an inline `<script type=module>` or of a
+    /// `<script type=importmap>`.
     pub text: String,
 }
 
@@ -164,8 +165,9 @@ struct Scanner<'w> {
     /// For the tokenizer's "appropriate end tag" in script, raw text and RCDATA.
     last_start: Name,
     tree: Tree,
-    /// The kept `<style>` whose text is being read, and the bytes so far.
-    style: Option<(usize, Vec<u8>)>,
+    /// The kept element whose text is being read (`<style>`, or a `<script>` whose text
+    /// discovery reads: see [`keeps_text`]), and the bytes so far.
+    text: Option<(usize, Vec<u8>)>,
     /// A token to hand back: the walk stops.
     stop: Option<()>,
 }
@@ -185,7 +187,7 @@ impl<'w> Scanner<'w> {
             attr_value: Vec::new(),
             last_start: Name::default(),
             tree: Tree::default(),
-            style: None,
+            text: None,
             stop: None,
         }
     }
@@ -242,8 +244,8 @@ impl<'w> Scanner<'w> {
         if self.out.elements.len() >= MAX_ELEMENTS {
             return self.cut(Cut::Elements);
         }
-        if tag == Tag::Style {
-            self.style = Some((self.out.elements.len(), Vec::new()));
+        if keeps_text(tag, &self.attrs) {
+            self.text = Some((self.out.elements.len(), Vec::new()));
         }
         self.out.elements.push(Element {
             tag,
@@ -253,16 +255,30 @@ impl<'w> Scanner<'w> {
     }
 
     fn end_tag(&mut self) {
-        if self.name.is(b"style") {
-            self.close_style();
+        if self.name.is(b"style") || self.name.is(b"script") {
+            self.close_text();
         }
         self.tree.end(&self.name);
     }
 
-    fn close_style(&mut self) {
-        if let Some((index, text)) = self.style.take() {
+    fn close_text(&mut self) {
+        if let Some((index, text)) = self.text.take() {
             self.out.elements[index].text = String::from_utf8_lossy(&text).into_owned();
         }
+    }
+}
+
+/// Whether discovery reads the element's text: a `<style>`'s, an inline module script's and an
+/// import map's (other scripts' text is skipped as it streams by).
+fn keeps_text(tag: Tag, attrs: &[(Attr, String)]) -> bool {
+    let script_type = || {
+        let value = attrs.iter().find(|(a, _)| *a == Attr::Type)?.1.trim();
+        Some(value.eq_ignore_ascii_case("module") || value.eq_ignore_ascii_case("importmap"))
+    };
+    match tag {
+        Tag::Style => true,
+        Tag::Script => script_type().unwrap_or(false),
+        _ => false,
     }
 }
 
@@ -280,7 +296,7 @@ impl Emitter for Scanner<'_> {
     }
 
     fn emit_eof(&mut self) {
-        self.close_style();
+        self.close_text();
     }
 
     fn emit_error(&mut self, _: html5gum::Error) {}
@@ -294,7 +310,7 @@ impl Emitter for Scanner<'_> {
     }
 
     fn emit_string(&mut self, s: &[u8]) {
-        if let Some((_, text)) = &mut self.style {
+        if let Some((_, text)) = &mut self.text {
             text.extend_from_slice(s);
         }
     }

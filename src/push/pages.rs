@@ -139,6 +139,7 @@ fn discover_page(
     let deps = manifest
         .css_files
         .iter()
+        .chain(&manifest.module_files)
         .map(|css| (css.clone(), site::stamp(config, css)))
         .collect();
     let assets = Arc::new(PageAssets::new(manifest));
