@@ -16,6 +16,7 @@ use super::css::{parse_css, CssRefKind};
 use super::html::{scan_html, HtmlRefKind};
 use super::import_map::ImportMap;
 use super::manifest::{Asset, Destination, Manifest, Skipped};
+use how::{cors_mode, is_plain_mime_type, Class, How, ANONYMOUS};
 
 /// How discovery sees the site: URL paths (percent-encoded, starting with '/', WITHOUT
 /// query) to files.
@@ -165,87 +166,6 @@ pub fn discover(
     }
     found.follow_modules();
     found.finish(page)
-}
-
-const ANONYMOUS: &str = "anonymous";
-
-/// The CORS mode a `crossorigin` attribute asks for: empty and unknown values mean
-/// anonymous.
-fn cors_mode(attr: Option<&str>) -> Option<String> {
-    let mode = if attr?.trim().eq_ignore_ascii_case("use-credentials") {
-        "use-credentials"
-    } else {
-        ANONYMOUS
-    };
-    Some(mode.to_string())
-}
-
-/// `type/subtype` made of token characters only, so it can be quoted in a Link header
-/// as is (no quotes, backslashes, control characters or parameters).
-fn is_plain_mime_type(value: &str) -> bool {
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    value
-        .split_once('/')
-        .is_some_and(|(kind, sub)| token(kind) && token(sub))
-}
-
-/// Output order, most urgent first; within a class, discovery order is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Class {
-    Style,
-    Font,
-    BlockingScript,
-    /// Module scripts, modulepreloads and deferred classic scripts.
-    Module,
-    AsyncScript,
-    Image,
-    Other,
-}
-
-/// How an asset will be fetched and where it goes in the order.
-struct How {
-    class: Class,
-    dest: Destination,
-    module: bool,
-    mime_type: Option<String>,
-    crossorigin: Option<String>,
-}
-
-impl How {
-    fn script(class: Class, module: bool, crossorigin: Option<String>) -> How {
-        How {
-            class,
-            dest: Destination::Script,
-            module,
-            mime_type: None,
-            crossorigin,
-        }
-    }
-
-    fn image(crossorigin: Option<String>) -> How {
-        How {
-            class: Class::Image,
-            dest: Destination::Image,
-            module: false,
-            mime_type: None,
-            crossorigin,
-        }
-    }
-
-    fn font() -> How {
-        How {
-            class: Class::Font,
-            dest: Destination::Font,
-            module: false,
-            mime_type: None,
-            // Fonts are always fetched in CORS mode; a preload must match.
-            crossorigin: Some(ANONYMOUS.into()),
-        }
-    }
 }
 
 struct Discovery<'a> {
@@ -470,6 +390,7 @@ impl Discovery<'_> {
     }
 }
 
+mod how;
 #[cfg(test)]
 mod module_tests;
 mod modules;

@@ -12,84 +12,8 @@
 
 use html5gum::{Emitter, State, Tokenizer};
 
-use super::html_tree::{next_state, Name, Start, Tree, MAX_FOREIGN_DEPTH};
-
-/// Elements kept per page (links, scripts, images, styles, bases). Real pages have tens to a
-/// few hundred; past this the walk stops and the page is hinted from what came before.
-pub const MAX_ELEMENTS: usize = 1024;
-
-/// The elements discovery reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
-    Base,
-    Link,
-    Script,
-    Img,
-    Video,
-    Input,
-    Style,
-}
-
-impl Tag {
-    fn from_name(name: &[u8]) -> Option<Tag> {
-        Some(match name {
-            b"base" => Tag::Base,
-            b"link" => Tag::Link,
-            b"script" => Tag::Script,
-            // The tree builder renames `<image>` to `<img>`.
-            b"img" | b"image" => Tag::Img,
-            b"video" => Tag::Video,
-            b"input" => Tag::Input,
-            b"style" => Tag::Style,
-            _ => return None,
-        })
-    }
-}
-
-/// The attributes discovery (and the foreign-content rules) read; the rest are skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attr {
-    As,
-    Async,
-    Crossorigin,
-    Defer,
-    Href,
-    Loading,
-    Nomodule,
-    Poster,
-    Rel,
-    Src,
-    Type,
-    /// `<font color|face|size>` leaves foreign content.
-    Color,
-    Face,
-    Size,
-    /// `<annotation-xml encoding=text/html>` holds HTML.
-    Encoding,
-}
-
-impl Attr {
-    fn from_name(name: &[u8]) -> Option<Attr> {
-        Some(match name {
-            b"as" => Attr::As,
-            b"async" => Attr::Async,
-            b"crossorigin" => Attr::Crossorigin,
-            b"defer" => Attr::Defer,
-            b"href" => Attr::Href,
-            b"loading" => Attr::Loading,
-            b"nomodule" => Attr::Nomodule,
-            b"poster" => Attr::Poster,
-            b"rel" => Attr::Rel,
-            b"src" => Attr::Src,
-            b"type" => Attr::Type,
-            b"color" => Attr::Color,
-            b"face" => Attr::Face,
-            b"size" => Attr::Size,
-            b"encoding" => Attr::Encoding,
-            _ => return None,
-        })
-    }
-}
+pub use super::html_names::{Attr, Cut, Tag, MAX_ELEMENTS};
+use super::html_tree::{next_state, Name, Start, Tree};
 
 /// An HTML-namespace element discovery reads, outside `<template>` contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,24 +32,6 @@ impl Element {
             .iter()
             .find(|(a, _)| *a == attr)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Why a walk stopped before the end of the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// More than [`MAX_ELEMENTS`] elements kept.
-    Elements,
-    /// `<svg>`/`<math>` nested deeper than [`MAX_FOREIGN_DEPTH`].
-    ForeignDepth,
-}
-
-impl std::fmt::Display for Cut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cut::Elements => write!(f, "more than {MAX_ELEMENTS} linking elements"),
-            Cut::ForeignDepth => write!(f, "svg/math nested deeper than {MAX_FOREIGN_DEPTH}"),
-        }
     }
 }
 
@@ -413,6 +319,7 @@ impl Emitter for Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::push::html_names::MAX_FOREIGN_DEPTH;
 
     /// (tag, src or href) of every element kept.
     fn kept(html: &str) -> Vec<(Tag, String)> {

@@ -26,6 +26,7 @@ pub mod discover;
 pub mod flight;
 pub mod hints;
 pub mod html;
+pub mod html_names;
 pub mod html_scan;
 pub mod html_tree;
 pub mod import_map;

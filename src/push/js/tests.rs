@@ -105,3 +105,49 @@ fn nesting_past_the_bound_is_refused_before_the_parser_sees_it() {
     let fine = "import './a.js';".to_owned() + &"(".repeat(100) + "1" + &")".repeat(100);
     assert_eq!(imports(&fine), statics(&["./a.js"]));
 }
+
+/// The fastest of three reads of `source`, in seconds.
+fn read_time(source: &str) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let _ = module_imports(source);
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// Five megabytes of each hostile shape are read (or refused) in under a second in a release
+/// build (`cargo test --release`); in a debug build, ~20x slower, the time must grow linearly:
+/// eight times the bytes may not take more than 24 times as long (quadratic would be 64).
+#[test]
+fn hostile_tokens_take_time_linear_in_the_bytes() {
+    let shapes = [
+        "(",                     // nesting: refused by the bound before parsing
+        "a=",                    // right-recursive assignment chain
+        "x => ",                 // arrow chain
+        "/(/,",                  // regexes whose brackets never close
+        "`${",                   // template substitutions
+        "import './a.js';\n",    // a flat module of imports, parsed whole
+        "/* import './c.js' */", // one long run of comments
+        "'\\'\\'",               // an unterminated string of escapes
+        "a+",                    // a long left-associative chain: no depth
+    ];
+    for shape in shapes {
+        if cfg!(debug_assertions) {
+            let size = 512 * 1024;
+            let small = read_time(&shape.repeat(size / 8 / shape.len()));
+            let large = read_time(&shape.repeat(size / shape.len()));
+            // Below a few milliseconds, timer and scheduler noise dominate.
+            assert!(
+                large < 0.02 || large < 24.0 * small,
+                "{shape:?}: {small:.3} s, then {large:.3} s"
+            );
+        } else {
+            let size = 5 * 1024 * 1024;
+            let took = read_time(&shape.repeat(size / shape.len()));
+            eprintln!("{shape:?}: {took:.3} s for 5 MiB");
+            assert!(took < 1.0, "{shape:?}: {took:.2} s");
+        }
+    }
+}
