@@ -109,6 +109,18 @@ pub const DEFAULT_MAX_CSS_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_ASSETS: usize = 64;
 /// Default for [`DiscoveryLimits::max_import_depth`]: real sites nest `@import` two or three deep.
 pub const DEFAULT_MAX_IMPORT_DEPTH: usize = 8;
+/// Default for [`DiscoveryLimits::max_modules`]: JavaScript modules read per page. An unbundled
+/// app on a component library has 50 to 300; past this the rest of the graph is not followed.
+pub const DEFAULT_MAX_MODULES: usize = 512;
+/// Default for [`DiscoveryLimits::max_module_bytes`]: a module bigger than this is hinted but
+/// its imports are not followed (unbundled modules are a few KiB; a 1 MiB one is a bundle).
+pub const DEFAULT_MAX_MODULE_BYTES: usize = 1024 * 1024;
+/// Default for [`DiscoveryLimits::max_module_graph_bytes`]: JavaScript parsed per page, all
+/// modules together (about a tenth of a second of parsing).
+pub const DEFAULT_MAX_MODULE_GRAPH_BYTES: usize = 16 * 1024 * 1024;
+/// Default for [`DiscoveryLimits::max_module_depth`]: import levels followed from an entry
+/// module (a lit app is 7 deep).
+pub const DEFAULT_MAX_MODULE_DEPTH: usize = 32;
 
 /// Bounds on the work one page's discovery may do.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -121,6 +133,15 @@ pub struct DiscoveryLimits {
     pub max_assets: usize,
     /// `@import` nesting followed: a linked sheet is depth 0, what it imports depth 1.
     pub max_import_depth: usize,
+    /// JavaScript modules whose imports are read, per page.
+    pub max_modules: usize,
+    /// Bytes of one module read; a bigger one is hinted, not followed.
+    pub max_module_bytes: usize,
+    /// Bytes of all the modules of a page read together.
+    pub max_module_graph_bytes: usize,
+    /// Import levels followed: an entry module (`<script type=module>`, a modulepreload, an
+    /// inline module's imports) is depth 0, what it imports depth 1.
+    pub max_module_depth: usize,
 }
 
 impl Default for DiscoveryLimits {
@@ -130,6 +151,10 @@ impl Default for DiscoveryLimits {
             max_css_bytes: DEFAULT_MAX_CSS_BYTES,
             max_assets: DEFAULT_MAX_ASSETS,
             max_import_depth: DEFAULT_MAX_IMPORT_DEPTH,
+            max_modules: DEFAULT_MAX_MODULES,
+            max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            max_module_graph_bytes: DEFAULT_MAX_MODULE_GRAPH_BYTES,
+            max_module_depth: DEFAULT_MAX_MODULE_DEPTH,
         }
     }
 }

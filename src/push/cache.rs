@@ -12,8 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::flight::{SingleFlight, Slots};
-use super::pages::MAX_CONCURRENT_DISCOVERIES;
 use crate::push::hints::PageAssets;
+
+/// Discoveries running at once, over all pages. Discovery is CPU work on the blocking pool
+/// (each holds up to the page's first `max_html_bytes` and one stylesheet in memory): more at
+/// once than a small server has cores only adds memory and starves file requests. Default 4.
+pub const MAX_CONCURRENT_DISCOVERIES: usize = 4;
 
 /// Pages whose manifests are kept. Past it the cache starts over: a site with more pages than
 /// this is served correctly, only with more parsing.
@@ -189,6 +193,7 @@ mod tests {
             }],
             skipped: vec![],
             css_files: vec!["/css/site.css".into()],
+            module_files: vec![],
             incomplete: None,
         }))
     }

@@ -14,7 +14,9 @@ use url::Url;
 
 use super::css::{parse_css, CssRefKind};
 use super::html::{scan_html, HtmlRefKind};
+use super::import_map::ImportMap;
 use super::manifest::{Asset, Destination, Manifest, Skipped};
+use how::{cors_mode, is_plain_mime_type, Class, How, ANONYMOUS};
 
 /// How discovery sees the site: URL paths (percent-encoded, starting with '/', WITHOUT
 /// query) to files.
@@ -56,6 +58,22 @@ pub fn discover(
     let html = &html[..html.len().min(limits.max_html_bytes)];
     let page = page_url.path().to_string();
     let scan = scan_html(html, &page_url);
+    let mut graph = modules::Graph::default();
+    let mut skipped = Vec::new();
+    let import_map = scan.refs.iter().find_map(|r| match &r.kind {
+        HtmlRefKind::ImportMap { json } => Some((json, &r.url)),
+        _ => None,
+    });
+    if let Some((json, base)) = import_map {
+        match ImportMap::parse(json, base) {
+            Ok(map) => graph.set_map(map),
+            Err(reason) => skipped.push(Skipped {
+                url: page_url.to_string(),
+                found_in: page.clone(),
+                reason: format!("{reason}: ignored, as a browser does"),
+            }),
+        }
+    }
     let mut found = Discovery {
         site,
         origin,
@@ -63,9 +81,11 @@ pub fn discover(
         candidates: Vec::new(),
         by_path: HashMap::new(),
         sheets_followed: HashSet::new(),
-        skipped: Vec::new(),
+        skipped,
         skipped_urls: HashSet::new(),
         css_files: Vec::new(),
+        module_files: Vec::new(),
+        graph,
         sizes: HashMap::new(),
         references: 0,
         incomplete: scan.cut.map(|cut| cut.to_string()),
@@ -115,7 +135,7 @@ pub fn discover(
                 }
             }
             HtmlRefKind::ModulePreload => {
-                found.asset(url, &page, How::script(Class::Module, true, crossorigin))
+                found.entry_module(url, &page, How::script(Class::Module, true, crossorigin))
             }
             HtmlRefKind::Script {
                 module,
@@ -129,7 +149,12 @@ pub fn discover(
                 } else {
                     Class::BlockingScript
                 };
-                found.asset(url, &page, How::script(class, module, crossorigin));
+                let how = How::script(class, module, crossorigin);
+                if module {
+                    found.entry_module(url, &page, how);
+                } else {
+                    found.asset(url, &page, how);
+                }
             }
             // Browsers fetch icons outside the preload cache: hinted or pushed, an icon was
             // fetched twice (seen in Chromium's Resource Timing).
@@ -140,90 +165,12 @@ pub fn discover(
             ),
             HtmlRefKind::Image => found.asset(url, &page, How::image(crossorigin)),
             HtmlRefKind::InlineStyle { css } => found.css(&css, url, &page, 0),
+            HtmlRefKind::InlineModule { source } => found.inline_module(source, url, &page),
+            HtmlRefKind::ImportMap { .. } => {}
         }
     }
+    found.follow_modules();
     found.finish(page)
-}
-
-const ANONYMOUS: &str = "anonymous";
-
-/// The CORS mode a `crossorigin` attribute asks for: empty and unknown values mean
-/// anonymous.
-fn cors_mode(attr: Option<&str>) -> Option<String> {
-    let mode = if attr?.trim().eq_ignore_ascii_case("use-credentials") {
-        "use-credentials"
-    } else {
-        ANONYMOUS
-    };
-    Some(mode.to_string())
-}
-
-/// `type/subtype` made of token characters only, so it can be quoted in a Link header
-/// as is (no quotes, backslashes, control characters or parameters).
-fn is_plain_mime_type(value: &str) -> bool {
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    value
-        .split_once('/')
-        .is_some_and(|(kind, sub)| token(kind) && token(sub))
-}
-
-/// Output order, most urgent first; within a class, discovery order is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Class {
-    Style,
-    Font,
-    BlockingScript,
-    /// Module scripts, modulepreloads and deferred classic scripts.
-    Module,
-    AsyncScript,
-    Image,
-    Other,
-}
-
-/// How an asset will be fetched and where it goes in the order.
-struct How {
-    class: Class,
-    dest: Destination,
-    module: bool,
-    mime_type: Option<String>,
-    crossorigin: Option<String>,
-}
-
-impl How {
-    fn script(class: Class, module: bool, crossorigin: Option<String>) -> How {
-        How {
-            class,
-            dest: Destination::Script,
-            module,
-            mime_type: None,
-            crossorigin,
-        }
-    }
-
-    fn image(crossorigin: Option<String>) -> How {
-        How {
-            class: Class::Image,
-            dest: Destination::Image,
-            module: false,
-            mime_type: None,
-            crossorigin,
-        }
-    }
-
-    fn font() -> How {
-        How {
-            class: Class::Font,
-            dest: Destination::Font,
-            module: false,
-            mime_type: None,
-            // Fonts are always fetched in CORS mode; a preload must match.
-            crossorigin: Some(ANONYMOUS.into()),
-        }
-    }
 }
 
 struct Discovery<'a> {
@@ -240,6 +187,9 @@ struct Discovery<'a> {
     /// URLs in `skipped`: each is reported once.
     skipped_urls: HashSet<String>,
     css_files: Vec<String>,
+    /// `file_path` of every module read.
+    module_files: Vec<String>,
+    graph: modules::Graph,
     /// File path → size (None: not servable), each asked of `site` once.
     sizes: HashMap<String, Option<u64>>,
     /// New references looked at, against [`MAX_REFERENCES`].
@@ -424,7 +374,10 @@ impl Discovery<'_> {
                 ..asset
             })
             .collect();
-        let over = assets.split_off(assets.len().min(self.limits.max_assets));
+        // `max_assets` bounds what the HTML and CSS name; the module graph adds its imports,
+        // bounded by `max_modules`.
+        let cap = self.limits.max_assets + self.graph.imported;
+        let over = assets.split_off(assets.len().min(cap));
         let origin = self.origin;
         self.skipped.extend(over.into_iter().map(|a| Skipped {
             url: origin.join(&a.path).map_or(a.path, String::from),
@@ -436,10 +389,15 @@ impl Discovery<'_> {
             assets,
             skipped: self.skipped,
             css_files: self.css_files,
+            module_files: self.module_files,
             incomplete: self.incomplete,
         }
     }
 }
 
+mod how;
+#[cfg(test)]
+mod module_tests;
+mod modules;
 #[cfg(test)]
 mod tests;

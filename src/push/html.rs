@@ -10,8 +10,8 @@ use super::html_scan::{self, Attr, Cut, Element, Tag};
 /// A subresource reference found in an HTML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HtmlRef {
-    /// The resolved http(s) URL. For [`HtmlRefKind::InlineStyle`] this is the document's
-    /// base URL, the URL to parse the CSS against.
+    /// The resolved http(s) URL. For [`HtmlRefKind::InlineStyle`], `InlineModule` and
+    /// `ImportMap` this is the document's base URL, the URL their references resolve against.
     pub url: Url,
     pub kind: HtmlRefKind,
     /// The element's `crossorigin` attribute as written, if present.
@@ -42,6 +42,10 @@ pub enum HtmlRefKind {
     Image,
     /// The text of a `<style>` element.
     InlineStyle { css: String },
+    /// The text of a `<script type=module>` without `src`: an entry of the module graph.
+    InlineModule { source: String },
+    /// The text of a `<script type=importmap>` (without `src`, which browsers do not load).
+    ImportMap { json: String },
 }
 
 /// What one page's HTML references.
@@ -113,7 +117,22 @@ fn html_ref(element: &Element, base: &Url) -> Option<HtmlRef> {
             (element.attr(Attr::Href)?, kind)
         }
         Tag::Script => {
+            let inline = |kind| {
+                Some(HtmlRef {
+                    url: base.clone(),
+                    kind,
+                    crossorigin: element.attr(Attr::Crossorigin).map(str::to_string),
+                })
+            };
             let module = match keyword(element, Attr::Type).as_deref() {
+                Some("importmap") if element.attr(Attr::Src).is_none() => {
+                    let json = element.text.clone();
+                    return inline(HtmlRefKind::ImportMap { json });
+                }
+                Some("module") if element.attr(Attr::Src).is_none() => {
+                    let source = element.text.clone();
+                    return inline(HtmlRefKind::InlineModule { source });
+                }
                 Some("module") => true,
                 None | Some("") => false,
                 Some(t) if is_javascript_type(t) => false,

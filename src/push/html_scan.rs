@@ -12,84 +12,8 @@
 
 use html5gum::{Emitter, State, Tokenizer};
 
-use super::html_tree::{next_state, Name, Start, Tree, MAX_FOREIGN_DEPTH};
-
-/// Elements kept per page (links, scripts, images, styles, bases). Real pages have tens to a
-/// few hundred; past this the walk stops and the page is hinted from what came before.
-pub const MAX_ELEMENTS: usize = 1024;
-
-/// The elements discovery reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
-    Base,
-    Link,
-    Script,
-    Img,
-    Video,
-    Input,
-    Style,
-}
-
-impl Tag {
-    fn from_name(name: &[u8]) -> Option<Tag> {
-        Some(match name {
-            b"base" => Tag::Base,
-            b"link" => Tag::Link,
-            b"script" => Tag::Script,
-            // The tree builder renames `<image>` to `<img>`.
-            b"img" | b"image" => Tag::Img,
-            b"video" => Tag::Video,
-            b"input" => Tag::Input,
-            b"style" => Tag::Style,
-            _ => return None,
-        })
-    }
-}
-
-/// The attributes discovery (and the foreign-content rules) read; the rest are skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attr {
-    As,
-    Async,
-    Crossorigin,
-    Defer,
-    Href,
-    Loading,
-    Nomodule,
-    Poster,
-    Rel,
-    Src,
-    Type,
-    /// `<font color|face|size>` leaves foreign content.
-    Color,
-    Face,
-    Size,
-    /// `<annotation-xml encoding=text/html>` holds HTML.
-    Encoding,
-}
-
-impl Attr {
-    fn from_name(name: &[u8]) -> Option<Attr> {
-        Some(match name {
-            b"as" => Attr::As,
-            b"async" => Attr::Async,
-            b"crossorigin" => Attr::Crossorigin,
-            b"defer" => Attr::Defer,
-            b"href" => Attr::Href,
-            b"loading" => Attr::Loading,
-            b"nomodule" => Attr::Nomodule,
-            b"poster" => Attr::Poster,
-            b"rel" => Attr::Rel,
-            b"src" => Attr::Src,
-            b"type" => Attr::Type,
-            b"color" => Attr::Color,
-            b"face" => Attr::Face,
-            b"size" => Attr::Size,
-            b"encoding" => Attr::Encoding,
-            _ => return None,
-        })
-    }
-}
+pub use super::html_names::{Attr, Cut, Tag, MAX_ELEMENTS};
+use super::html_tree::{next_state, Name, Start, Tree};
 
 /// An HTML-namespace element discovery reads, outside `<template>` contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +21,8 @@ pub struct Element {
     pub tag: Tag,
     /// Attributes discovery reads, first of each name only, character references decoded.
     pub attrs: Vec<(Attr, String)>,
-    /// The text of a `<style>`.
+    /// The text of a `<style>`, of an inline `<script type=module>` or of a
+    /// `<script type=importmap>`.
     pub text: String,
 }
 
@@ -107,24 +32,6 @@ impl Element {
             .iter()
             .find(|(a, _)| *a == attr)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Why a walk stopped before the end of the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// More than [`MAX_ELEMENTS`] elements kept.
-    Elements,
-    /// `<svg>`/`<math>` nested deeper than [`MAX_FOREIGN_DEPTH`].
-    ForeignDepth,
-}
-
-impl std::fmt::Display for Cut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cut::Elements => write!(f, "more than {MAX_ELEMENTS} linking elements"),
-            Cut::ForeignDepth => write!(f, "svg/math nested deeper than {MAX_FOREIGN_DEPTH}"),
-        }
     }
 }
 
@@ -164,8 +71,9 @@ struct Scanner<'w> {
     /// For the tokenizer's "appropriate end tag" in script, raw text and RCDATA.
     last_start: Name,
     tree: Tree,
-    /// The kept `<style>` whose text is being read, and the bytes so far.
-    style: Option<(usize, Vec<u8>)>,
+    /// The kept element whose text is being read (`<style>`, or a `<script>` whose text
+    /// discovery reads: see [`keeps_text`]), and the bytes so far.
+    text: Option<(usize, Vec<u8>)>,
     /// A token to hand back: the walk stops.
     stop: Option<()>,
 }
@@ -185,7 +93,7 @@ impl<'w> Scanner<'w> {
             attr_value: Vec::new(),
             last_start: Name::default(),
             tree: Tree::default(),
-            style: None,
+            text: None,
             stop: None,
         }
     }
@@ -242,8 +150,8 @@ impl<'w> Scanner<'w> {
         if self.out.elements.len() >= MAX_ELEMENTS {
             return self.cut(Cut::Elements);
         }
-        if tag == Tag::Style {
-            self.style = Some((self.out.elements.len(), Vec::new()));
+        if keeps_text(tag, &self.attrs) {
+            self.text = Some((self.out.elements.len(), Vec::new()));
         }
         self.out.elements.push(Element {
             tag,
@@ -253,16 +161,30 @@ impl<'w> Scanner<'w> {
     }
 
     fn end_tag(&mut self) {
-        if self.name.is(b"style") {
-            self.close_style();
+        if self.name.is(b"style") || self.name.is(b"script") {
+            self.close_text();
         }
         self.tree.end(&self.name);
     }
 
-    fn close_style(&mut self) {
-        if let Some((index, text)) = self.style.take() {
+    fn close_text(&mut self) {
+        if let Some((index, text)) = self.text.take() {
             self.out.elements[index].text = String::from_utf8_lossy(&text).into_owned();
         }
+    }
+}
+
+/// Whether discovery reads the element's text: a `<style>`'s, an inline module script's and an
+/// import map's (other scripts' text is skipped as it streams by).
+fn keeps_text(tag: Tag, attrs: &[(Attr, String)]) -> bool {
+    let script_type = || {
+        let value = attrs.iter().find(|(a, _)| *a == Attr::Type)?.1.trim();
+        Some(value.eq_ignore_ascii_case("module") || value.eq_ignore_ascii_case("importmap"))
+    };
+    match tag {
+        Tag::Style => true,
+        Tag::Script => script_type().unwrap_or(false),
+        _ => false,
     }
 }
 
@@ -280,7 +202,7 @@ impl Emitter for Scanner<'_> {
     }
 
     fn emit_eof(&mut self) {
-        self.close_style();
+        self.close_text();
     }
 
     fn emit_error(&mut self, _: html5gum::Error) {}
@@ -294,7 +216,7 @@ impl Emitter for Scanner<'_> {
     }
 
     fn emit_string(&mut self, s: &[u8]) {
-        if let Some((_, text)) = &mut self.style {
+        if let Some((_, text)) = &mut self.text {
             text.extend_from_slice(s);
         }
     }
@@ -397,6 +319,7 @@ impl Emitter for Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::push::html_names::MAX_FOREIGN_DEPTH;
 
     /// (tag, src or href) of every element kept.
     fn kept(html: &str) -> Vec<(Tag, String)> {

@@ -11,11 +11,9 @@ use std::collections::HashMap;
 
 use html5gum::State;
 
-use super::html_scan::{Attr, Cut};
+use super::html_names::{Attr, Cut};
 
-/// Open `<svg>`/`<math>` elements tracked, nested. Real inline SVG nests a few dozen deep;
-/// past this the walk stops and the page is hinted from what came before.
-pub const MAX_FOREIGN_DEPTH: usize = 256;
+pub use super::html_names::MAX_FOREIGN_DEPTH;
 
 /// Bytes of a tag or attribute name kept. Every name the walk compares is shorter; a longer
 /// one is kept as its prefix plus a marker, so it never equals a short one.

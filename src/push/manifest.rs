@@ -114,6 +114,9 @@ pub struct Manifest {
     pub skipped: Vec<Skipped>,
     /// `file_path` of every CSS file read: the page's manifest is stale when one changes.
     pub css_files: Vec<String>,
+    /// `file_path` of every JavaScript module read: the manifest is stale when one changes.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub module_files: Vec<String>,
     /// Set when discovery stopped at a bound before the end of the page, saying which: the
     /// manifest then holds what was found before it.
     #[serde(skip_serializing_if = "Option::is_none")]

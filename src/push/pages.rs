@@ -23,10 +23,7 @@ use crate::config::Config;
 use crate::files::OpenFile;
 use crate::push::hints::PageAssets;
 
-/// Discoveries running at once, over all pages. Discovery is CPU work on the blocking pool
-/// (each holds up to the page's first `max_html_bytes` and one stylesheet in memory): more at
-/// once than a small server has cores only adds memory and starves file requests. Default 4.
-pub const MAX_CONCURRENT_DISCOVERIES: usize = 4;
+pub use super::cache::MAX_CONCURRENT_DISCOVERIES;
 
 /// How long a request waits for its page's manifest (built by another request, or for a free
 /// discovery slot) before it is answered without hints. Discovery of an ordinary page takes
@@ -139,6 +136,7 @@ fn discover_page(
     let deps = manifest
         .css_files
         .iter()
+        .chain(&manifest.module_files)
         .map(|css| (css.clone(), site::stamp(config, css)))
         .collect();
     let assets = Arc::new(PageAssets::new(manifest));

@@ -506,6 +506,7 @@ mod tests {
                 reason: "other origin".into(),
             }],
             css_files: vec!["/css/site.css".into()],
+            module_files: vec![],
             incomplete: None,
         }
     }

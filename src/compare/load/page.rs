@@ -192,6 +192,8 @@ impl Loader {
                         Box::pin(self.need(&css_ref.url)).await;
                     }
                 }
+                // Module graphs are not followed here yet (issue 22, section 3).
+                HtmlRefKind::InlineModule { .. } | HtmlRefKind::ImportMap { .. } => {}
                 // A preloaded stylesheet is fetched but not applied: its url()s wait.
                 _ => self.need(&html_ref.url).await,
             }

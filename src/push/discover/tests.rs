@@ -4,10 +4,10 @@ use super::*;
 
 /// A site in memory: URL path → contents.
 #[derive(Default)]
-struct MemSite(HashMap<String, Vec<u8>>);
+pub(super) struct MemSite(HashMap<String, Vec<u8>>);
 
 impl MemSite {
-    fn with(files: &[(&str, &str)]) -> MemSite {
+    pub(super) fn with(files: &[(&str, &str)]) -> MemSite {
         let files = files
             .iter()
             .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()));
@@ -24,24 +24,24 @@ impl SiteFiles for MemSite {
     }
 }
 
-fn origin() -> Url {
+pub(super) fn origin() -> Url {
     Url::parse("https://localhost:8443/").unwrap()
 }
 
-fn run(site: &MemSite, page: &str, html: &str) -> Manifest {
+pub(super) fn run(site: &MemSite, page: &str, html: &str) -> Manifest {
     discover(site, page, html.as_bytes(), &origin(), &Limits::default())
 }
 
-fn paths(manifest: &Manifest) -> Vec<&str> {
+pub(super) fn paths(manifest: &Manifest) -> Vec<&str> {
     manifest.assets.iter().map(|a| a.path.as_str()).collect()
 }
 
-fn asset<'m>(manifest: &'m Manifest, path: &str) -> &'m Asset {
+pub(super) fn asset<'m>(manifest: &'m Manifest, path: &str) -> &'m Asset {
     let found = manifest.assets.iter().find(|a| a.path == path);
     found.unwrap_or_else(|| panic!("{path} not in {:?}", paths(manifest)))
 }
 
-fn reason<'m>(manifest: &'m Manifest, url: &str) -> &'m str {
+pub(super) fn reason<'m>(manifest: &'m Manifest, url: &str) -> &'m str {
     let found = manifest.skipped.iter().find(|s| s.url == url);
     &found
         .unwrap_or_else(|| panic!("{url} not in {:?}", manifest.skipped))
