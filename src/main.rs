@@ -32,6 +32,8 @@ fn main() {
 const BLOCKING_SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // A burst of thousands of connections needs more descriptors than the usual soft limit.
+    h2push::serve::listen::raise_fd_limit();
     let runtime = cli::runtime(args.threads)?;
     let served = runtime.block_on(cli::serve(args));
     // Dropping the runtime would wait for every blocking task, however long it takes.
