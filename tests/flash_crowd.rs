@@ -9,21 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::h1::{tls_config, H1};
-use common::{config, site, TestServer};
+use common::{config, small_site, within, TestServer};
 use h2push::serve::admission::Refusal;
 use http::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-async fn within<F: std::future::Future>(limit: Duration, what: &str, future: F) -> F::Output {
-    tokio::time::timeout(limit, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for {what}"))
-}
-
-fn small_site() -> tempfile::TempDir {
-    site(&[("style.css", b"p { margin: 0 }\n")])
-}
 
 /// Clients in the burst, and handshake slots: many more clients than slots.
 const BURST: usize = 150;

@@ -8,18 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::served::Served;
-use common::{config, raw, site, tool, TestServer};
+use common::{config, raw, small_site, tool, within, TestServer};
 use http::{Method, StatusCode};
-
-async fn within<F: std::future::Future>(limit: Duration, what: &str, future: F) -> F::Output {
-    tokio::time::timeout(limit, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for {what}"))
-}
-
-fn small_site() -> tempfile::TempDir {
-    site(&[("style.css", b"p { margin: 0 }\n")])
-}
 
 /// A sparse file of `len` bytes: big downloads without big disks.
 fn sparse(dir: &std::path::Path, name: &str, len: u64) {
