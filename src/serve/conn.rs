@@ -1,5 +1,5 @@
 //! One task per connection: admission (its first bytes, then for TLS a handshake slot and the
-//! handshake, all under `--handshake-timeout`; see `admission`), then a connection slot, then
+//! handshake, each under `--handshake-timeout`; see `admission`), then a connection slot, then
 //! the protocol the client chose (ALPN `h2` → HTTP/2; `http/1.1` or no ALPN → HTTP/1.1; on the
 //! cleartext port, the HTTP/2 preface → h2c, anything else → HTTP/1.1), and at the end a
 //! lingering close so the last bytes reach the client.
@@ -55,9 +55,9 @@ pub(super) async fn serve(
         };
         let scheme = transport.scheme();
         let refusals = &state.refusals;
-        let deadline = Instant::now() + state.config.limits.handshake_timeout;
+        let timeout = state.config.limits.handshake_timeout;
         let started = tokio::select! {
-            started = admit(tcp, transport, &admission, deadline) => started,
+            started = admit(tcp, transport, &admission, timeout) => started,
             _ = signals.shutdown.cancelled() => return,
         };
         let protocol = match started {
@@ -86,14 +86,16 @@ pub(super) async fn serve(
 struct Refused(Refusal, String);
 
 /// The connection's way to its protocol, through the admission gates (see
-/// [`super::admission`]), all before `deadline`: its first bytes (evictable while silent),
-/// then for TLS a handshake slot and the handshake; for cleartext the preface sniff.
+/// [`super::admission`]): its first bytes within `timeout` (evictable while silent), then for
+/// TLS a handshake slot and the handshake within `timeout` of getting it; for cleartext the
+/// preface sniff within `timeout` of the accept.
 async fn admit(
     tcp: TcpStream,
     transport: Transport,
     admission: &Admission,
-    deadline: Instant,
+    timeout: Duration,
 ) -> Result<Started, Refused> {
+    let deadline = Instant::now() + timeout;
     let timed_out = || Refused(Refusal::HandshakeTimeout, "handshake timed out".into());
     let silent = admission.silent();
     let mut first = [0u8; 1];
@@ -120,9 +122,10 @@ async fn admit(
         }
         Transport::Tls(acceptor) => acceptor,
     };
-    let slot = tokio::time::timeout_at(deadline, admission.handshake())
-        .await
-        .map_err(|_| timed_out())?;
+    // Waiting for a slot is not the client's delay: a flash crowd on a busy server waits its
+    // turn (bounded by the socket budget), and the handshake gets its full time once it starts.
+    let slot = admission.handshake().await;
+    let deadline = Instant::now() + timeout;
     let tls = tokio::select! {
         tls = tokio::time::timeout_at(deadline, acceptor.accept(tcp)) => match tls {
             Ok(Ok(tls)) => tls,
