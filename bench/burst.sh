@@ -137,5 +137,8 @@ for s in $SERVERS; do
             sleep 2
         done
     fi
+    if [[ $s == h2push ]]; then # its refusals, by reason (the last line of each has the total)
+        grep -h "client refused" "$WORK/h2push.log" | sed 's/^/#   /' | tail -n 6 || true
+    fi
     stop_server "$s"
 done

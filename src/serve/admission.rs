@@ -17,7 +17,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::fd::RawFd;
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::Notify;
@@ -109,7 +111,35 @@ struct Entry {
     id: u64,
     since: Instant,
     token: CancellationToken,
+    /// The connection's socket, to ask the kernel whether the client sent bytes we have not
+    /// read yet (then the delay is ours, not the client's). Valid while the ticket lives: the
+    /// connection's task holds the socket until after it drops its ticket.
+    fd: Option<RawFd>,
 }
+
+impl Entry {
+    /// Whether this connection made no progress for `deadline`: it has been on its list that
+    /// long and the client has nothing waiting for us to read. A busy server that has not got
+    /// round to a client's bytes does not blame the client.
+    fn stalled(&self, now: Instant, deadline: Duration) -> bool {
+        now >= self.since + deadline && unread_bytes(self.fd) == 0
+    }
+}
+
+/// Bytes the client sent that wait in the socket's receive queue (`FIONREAD`); 0 when unknown.
+fn unread_bytes(fd: Option<RawFd>) -> usize {
+    let Some(fd) = fd else { return 0 };
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int; the fd is open while its entry is listed.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) } != 0 {
+        return 0;
+    }
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// How often a client waiting for a slot looks again when every stale handshake still has
+/// bytes waiting for the server.
+const RECHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Which of the two lists a [`Ticket`] is on.
 #[derive(Debug, Clone, Copy)]
@@ -129,11 +159,12 @@ impl Admission {
         }
     }
 
-    fn entry(&self) -> Entry {
+    fn entry(&self, fd: Option<RawFd>) -> Entry {
         Entry {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             since: Instant::now(),
             token: CancellationToken::new(),
+            fd,
         }
     }
 
@@ -146,9 +177,10 @@ impl Admission {
         }
     }
 
-    /// A place among the silent connections, until the client's first bytes arrive.
-    pub fn silent(&self) -> Ticket<'_> {
-        let entry = self.entry();
+    /// A place among the silent connections (socket `fd`), until the client's first bytes
+    /// arrive.
+    pub fn silent(&self, fd: Option<RawFd>) -> Ticket<'_> {
+        let entry = self.entry(fd);
         let ticket = self.ticket(List::Silent, &entry);
         lock(&self.silent).push_back(entry);
         ticket
@@ -157,46 +189,58 @@ impl Admission {
     /// Closes every connection silent for longer than [`IDLE_HANDSHAKE_DEADLINE`]; called when
     /// the accept loop has no socket for a new client. Returns how many were closed.
     pub fn evict_silent(&self) -> usize {
+        let now = Instant::now();
         let mut silent = lock(&self.silent);
-        let mut evicted = 0;
-        while let Some(oldest) = silent.front() {
-            if oldest.since.elapsed() < IDLE_HANDSHAKE_DEADLINE {
-                break;
+        let old = silent
+            .iter()
+            .take_while(|e| now >= e.since + IDLE_HANDSHAKE_DEADLINE)
+            .count();
+        let before = silent.len();
+        let mut seen = 0;
+        silent.retain(|e| {
+            seen += 1;
+            let evict = seen <= old && e.stalled(now, IDLE_HANDSHAKE_DEADLINE);
+            if evict {
+                e.token.cancel();
             }
-            let oldest = silent.pop_front().expect("front exists");
-            oldest.token.cancel();
-            evicted += 1;
-        }
-        evicted
+            !evict
+        });
+        before - silent.len()
     }
 
-    /// A TLS handshake slot: a free one, or one whose handshake has been running longer than
-    /// [`SLOW_HANDSHAKE_DEADLINE`] (its holder is evicted); otherwise waits for either.
-    pub async fn handshake(&self) -> Ticket<'_> {
+    /// A TLS handshake slot for socket `fd`: a free one, or one whose handshake has made no
+    /// progress for [`SLOW_HANDSHAKE_DEADLINE`] (its holder is evicted); otherwise waits.
+    pub async fn handshake(&self, fd: Option<RawFd>) -> Ticket<'_> {
         loop {
             let notified = self.freed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let stale_at = {
+            let wake = {
                 let mut slots = lock(&self.handshakes);
+                let now = Instant::now();
                 let full = slots.len() >= self.max_handshakes;
-                let oldest_stale_at = slots.front().map(|e| e.since + SLOW_HANDSHAKE_DEADLINE);
-                match oldest_stale_at {
-                    Some(at) if full && Instant::now() < at => at,
-                    _ => {
-                        if full {
-                            slots.pop_front().expect("full").token.cancel();
-                        }
-                        let entry = self.entry();
-                        let ticket = self.ticket(List::Handshake, &entry);
-                        slots.push_back(entry);
-                        return ticket;
+                let stalled = || {
+                    slots
+                        .iter()
+                        .position(|e| e.stalled(now, SLOW_HANDSHAKE_DEADLINE))
+                };
+                let room = !full || stalled().is_some();
+                if room {
+                    if full {
+                        let at = stalled().expect("found above");
+                        slots.remove(at).expect("in range").token.cancel();
                     }
+                    let entry = self.entry(fd);
+                    let ticket = self.ticket(List::Handshake, &entry);
+                    slots.push_back(entry);
+                    return ticket;
                 }
+                let oldest = slots.front().expect("full").since + SLOW_HANDSHAKE_DEADLINE;
+                oldest.max(now + RECHECK_EVERY.min(SLOW_HANDSHAKE_DEADLINE))
             };
             tokio::select! {
                 _ = notified => {}
-                _ = tokio::time::sleep_until(stale_at) => {}
+                _ = tokio::time::sleep_until(wake) => {}
             }
         }
     }
@@ -246,14 +290,13 @@ impl Drop for Ticket<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test(start_paused = true)]
     async fn a_full_set_of_slots_waits_then_evicts_only_a_slow_handshake() {
         let admission = Admission::new(2);
-        let first = admission.handshake().await;
-        let _second = admission.handshake().await;
-        let third = admission.handshake();
+        let first = admission.handshake(None).await;
+        let _second = admission.handshake(None).await;
+        let third = admission.handshake(None);
         tokio::pin!(third);
         let waited = tokio::time::timeout(Duration::from_millis(500), third.as_mut()).await;
         assert!(waited.is_err(), "no slot is free and none is slow yet");
@@ -269,8 +312,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_freed_slot_goes_to_a_waiting_client_at_once() {
         let admission = Admission::new(1);
-        let first = admission.handshake().await;
-        let waiting = admission.handshake();
+        let first = admission.handshake(None).await;
+        let waiting = admission.handshake(None);
         tokio::pin!(waiting);
         assert!(futures_util::poll!(waiting.as_mut()).is_pending());
         drop(first);
@@ -282,9 +325,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn only_connections_silent_past_the_deadline_are_evicted() {
         let admission = Admission::new(1);
-        let old = admission.silent();
+        let old = admission.silent(None);
         tokio::time::advance(IDLE_HANDSHAKE_DEADLINE).await;
-        let fresh = admission.silent();
+        let fresh = admission.silent(None);
         assert_eq!(admission.evict_silent(), 1);
         assert!(old.token.is_cancelled());
         assert!(!fresh.token.is_cancelled());

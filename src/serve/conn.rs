@@ -5,6 +5,7 @@
 //! lingering close so the last bytes reach the client.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ async fn admit(
 ) -> Result<Started, Refused> {
     let deadline = Instant::now() + timeout;
     let timed_out = || Refused(Refusal::HandshakeTimeout, "handshake timed out".into());
-    let silent = admission.silent();
+    let silent = admission.silent(Some(tcp.as_raw_fd()));
     let mut first = [0u8; 1];
     tokio::select! {
         // `readable` can be spurious; `peek` waits for a byte (or end of stream) for real.
@@ -124,7 +125,7 @@ async fn admit(
     };
     // Waiting for a slot is not the client's delay: a flash crowd on a busy server waits its
     // turn (bounded by the socket budget), and the handshake gets its full time once it starts.
-    let slot = admission.handshake().await;
+    let slot = admission.handshake(Some(tcp.as_raw_fd())).await;
     let deadline = Instant::now() + timeout;
     let tls = tokio::select! {
         tls = tokio::time::timeout_at(deadline, acceptor.accept(tcp)) => match tls {
