@@ -9,15 +9,16 @@
 //! 2. **Handshake slot** (TLS only; the cleartext port's preface sniff takes none): at most
 //!    `max_handshakes` TLS handshakes at once. A client past the cap waits for a slot; a slot
 //!    whose handshake has run longer than [`SLOW_HANDSHAKE_DEADLINE`] (a slow drip) is taken
-//!    from it for the waiting client. A client that finishes its handshake is never evicted.
+//!    from it for the waiting client. A client that finishes its handshake is never evicted,
+//!    nor one whose bytes wait unread in its socket (the delay is then the server's).
 //! 3. **Connection slot** (`serve::listen`): established connections, with idle ones reclaimed.
 //!
 //! Every connection closed before its first request is counted by reason in [`Refusals`] and
 //! logged, throttled per reason.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
