@@ -25,10 +25,27 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// connections; further clients wait in the kernel's accept queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// Connections in their TLS handshake (or HTTP/2 preface) at once, counted apart from
-/// established ones so that clients that connect and say nothing cannot starve the rest. When
-/// all are taken, a new connection evicts the one that has been shaking hands longest.
+/// TLS handshakes in progress at once (from the client's first bytes to the end of the
+/// handshake), counted apart from established connections. A client past it waits for a slot;
+/// only a handshake past [`SLOW_HANDSHAKE_DEADLINE`] loses its slot to a waiting client. A
+/// connection that has sent nothing holds no slot, and the cleartext port's preface sniff none.
 pub const DEFAULT_MAX_HANDSHAKES: usize = 512;
+
+/// A connection that has sent nothing for this long may be closed when the server runs out of
+/// sockets for new clients (a browser's TLS ClientHello follows its TCP handshake at once).
+pub const IDLE_HANDSHAKE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// A TLS handshake still running this long after the client's first bytes (a slow drip) loses
+/// its slot when other clients wait for one. One round trip and a signature take far less.
+pub const SLOW_HANDSHAKE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Sockets the server holds beyond its connection and handshake slots: connections that have
+/// sent nothing yet, or wait for a slot. Past them, clients wait in the kernel's accept queue.
+pub const ADMISSION_QUEUE: usize = 4096;
+
+/// The listen backlog asked of the kernel (capped by `net.core.somaxconn`): a burst of
+/// connections larger than it overflows into SYN retries, seconds late. tokio binds with 1024.
+pub const LISTEN_BACKLOG: u32 = 8192;
 
 /// Event streams open at once, across all connections. Past it, `events` answers 503 with
 /// `Retry-After`: long-lived streams must leave room for pages.
@@ -228,6 +245,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub max_handshakes: usize,
     pub max_event_streams: usize,
+    /// Sockets held beyond the connection and handshake slots ([`ADMISSION_QUEUE`]).
+    pub admission_queue: usize,
     pub send_stall_timeout: Duration,
     pub send_buffer_per_connection: usize,
     pub send_buffer_total: usize,
@@ -244,6 +263,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_handshakes: DEFAULT_MAX_HANDSHAKES,
             max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
+            admission_queue: ADMISSION_QUEUE,
             send_stall_timeout: DEFAULT_SEND_STALL_TIMEOUT,
             send_buffer_per_connection: DEFAULT_SEND_BUFFER_PER_CONNECTION,
             send_buffer_total: DEFAULT_SEND_BUFFER_TOTAL,

@@ -27,7 +27,7 @@ fn main() {
 }
 
 /// Logs to stderr, coloured only for a terminal and when `NO_COLOR` is unset (no escape codes
-/// in a file, a pipe or journald).
+/// in a file, a pipe or journald); the `h2` crate's warnings throttled like ours.
 fn init_logging() {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
@@ -35,9 +35,19 @@ fn init_logging() {
         .unwrap_or_else(|_| EnvFilter::new("info,chromiumoxide=off"));
     let colour = std::io::stderr().is_terminal()
         && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    // h2's own warnings are written by `H2Warnings`, throttled, not by the fmt layer.
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(colour)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            !h2push::throttle::is_h2_warning(meta)
+        }));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(h2push::throttle::H2Warnings::default())
         .init();
 }

@@ -8,18 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::served::Served;
-use common::{config, raw, site, tool, TestServer};
+use common::{config, raw, small_site, tool, within, TestServer};
 use http::{Method, StatusCode};
-
-async fn within<F: std::future::Future>(limit: Duration, what: &str, future: F) -> F::Output {
-    tokio::time::timeout(limit, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for {what}"))
-}
-
-fn small_site() -> tempfile::TempDir {
-    site(&[("style.css", b"p { margin: 0 }\n")])
-}
 
 /// A sparse file of `len` bytes: big downloads without big disks.
 fn sparse(dir: &std::path::Path, name: &str, len: u64) {
@@ -171,6 +161,50 @@ fn shutdown_hands_every_byte_to_slow_clients_before_exiting() {
         .collect();
     assert_eq!(whole.len(), 4, "{log:#?}");
     assert!(whole.iter().all(|l| !l.contains("cut=")), "{whole:#?}");
+}
+
+/// Downloads still running at the shutdown deadline are cut by the server, and the access log
+/// says so: not "the client went away", over either protocol.
+#[test]
+fn downloads_cut_at_the_shutdown_deadline_are_logged_as_the_servers_doing() {
+    let Some(curl) = tool("curl") else { return };
+    let dir = small_site();
+    sparse(dir.path(), "big.bin", 64 * 1024 * 1024);
+    let served = Served::start(dir.path(), &["--shutdown-grace", "1s"]);
+    let downloads: Vec<_> = ["--http2", "--http1.1"]
+        .iter()
+        .map(|proto| {
+            Command::new(&curl)
+                .args([
+                    "-s",
+                    proto,
+                    "--limit-rate",
+                    "1M",
+                    "-o",
+                    "/dev/null",
+                    "--cacert",
+                ])
+                .arg(&served.ca)
+                .arg(served.url("/big.bin"))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    let log = served.log.clone();
+    served.terminate_within(Duration::from_secs(30));
+    for mut download in downloads {
+        let _ = download.wait();
+    }
+    let log = log.lock().unwrap();
+    let cut: Vec<_> = log.iter().filter(|l| l.contains("path=/big.bin")).collect();
+    assert_eq!(cut.len(), 2, "{log:#?}");
+    for line in cut {
+        assert!(
+            line.contains(r#"cut="the server's shutdown deadline""#),
+            "{line}"
+        );
+    }
 }
 
 /// A client that leaves mid-download is logged with the bytes really sent and why it stopped;

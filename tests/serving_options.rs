@@ -168,6 +168,57 @@ fn directory_listing_is_escaped_sorted_and_has_json() {
     assert!(v["entries"][2]["modified"].as_u64().unwrap() > 1_600_000_000);
 }
 
+/// Past the listing's cap, the first entries in the listing's order are shown (not whatever
+/// `readdir` returned first) with a count of the rest; a name that is not UTF-8 is shown
+/// escaped instead of dropped.
+#[test]
+fn a_listing_past_its_cap_shows_the_first_entries_and_names_are_never_dropped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = site(&[]);
+    let files = dir.path().join("many");
+    std::fs::create_dir(&files).unwrap();
+    let cap = h2push::files::listing::MAX_LISTING_ENTRIES;
+    // Created in reverse, so that directory order tends to differ from name order.
+    for i in (0..cap + 5).rev() {
+        std::fs::File::create(files.join(format!("f{i:06}"))).unwrap();
+    }
+    std::fs::create_dir(files.join("zz-dir")).unwrap();
+    std::fs::write(files.join(std::ffi::OsStr::from_bytes(b"z\xe9")), b"x").unwrap();
+    let served = Served::start(dir.path(), &["--list-dirs"]);
+    let json = curl(&served, &["-H", "Accept: application/json"], "/many/");
+    let body = &json[json.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), cap);
+    assert_eq!(v["omitted"], 7, "the last 6 f-files and the odd name");
+    assert_eq!(entries[0]["name"], "zz-dir", "directories first");
+    assert_eq!(entries[1]["name"], "f000000");
+    assert_eq!(entries[cap - 1]["name"], format!("f{:06}", cap - 2));
+
+    let few = dir.path().join("few");
+    std::fs::create_dir(&few).unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(few.join(odd), b"x").unwrap();
+    std::fs::write(few.join("plain.txt"), b"x").unwrap();
+    let json = curl(&served, &["-H", "Accept: application/json"], "/few/");
+    let body = &json[json.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["entries"][0]["name"], "caf\\xE9.txt", "{v}");
+    assert_eq!(v["entries"][0]["not_utf8"], true);
+    assert_eq!(v["entries"][1]["name"], "plain.txt");
+    let page = curl(&served, &[], "/few/");
+    assert!(
+        page.contains("caf\\xE9.txt <small>(name not UTF-8"),
+        "{page}"
+    );
+    let page = curl(&served, &[], "/many/");
+    assert!(
+        page.contains("7 more entries not shown: the listing shows the first 10000"),
+        "{}",
+        &page[page.len() - 300..]
+    );
+}
+
 #[test]
 fn access_log_formats_to_a_file() {
     let dir = site(&[("a.txt", b"hello")]);

@@ -79,6 +79,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     )
     .map_err(|e| usage(format!("{e:#}")))?;
     let startup = args.startup(config, cert);
+    // A burst of thousands of connections needs more descriptors than the usual soft limit.
+    crate::serve::listen::raise_fd_limit();
     let runtime = runtime(args.threads)?;
     let served = runtime.block_on(crate::serve::start::run(startup));
     // Dropping the runtime would wait for every blocking task, however long it takes.

@@ -107,11 +107,15 @@ pub fn evaluate_range(headers: &HeaderMap, v: &Validators, len: u64) -> RangeReq
     parse_range(range, len)
 }
 
-/// Parses a `bytes=` Range value against a file of `len` bytes.
+/// Parses a `bytes=` Range value against a file of `len` bytes. The unit is compared
+/// case-insensitively (RFC 9110 §14.1: `BYTES=0-1` is a byte range too).
 pub fn parse_range(value: &str, len: u64) -> RangeRequest {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+    let Some((unit, spec)) = value.trim().split_once('=') else {
         return RangeRequest::Full;
     };
+    if !unit.eq_ignore_ascii_case("bytes") {
+        return RangeRequest::Full;
+    }
     if spec.contains(',') {
         return RangeRequest::Full;
     }
@@ -275,6 +279,16 @@ mod tests {
         use RangeRequest::*;
         let cases = [
             ("bytes=0-99", 1000, Partial { start: 0, end: 99 }),
+            ("BYTES=0-1", 1000, Partial { start: 0, end: 1 }),
+            (
+                "Bytes=-1",
+                1000,
+                Partial {
+                    start: 999,
+                    end: 999,
+                },
+            ),
+            ("items=0-1", 1000, Full),
             (
                 "bytes=900-",
                 1000,

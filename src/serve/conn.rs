@@ -1,18 +1,21 @@
-//! One task per connection: the TLS handshake (in an evictable handshake slot, under a
-//! timeout), then a connection slot, then the protocol the client chose (ALPN `h2` → HTTP/2;
-//! `http/1.1` or no ALPN → HTTP/1.1; on the cleartext port, the HTTP/2 preface → h2c, anything
-//! else → HTTP/1.1), and at the end a lingering close so the last bytes reach the client.
+//! One task per connection: admission (its first bytes, then for TLS a handshake slot and the
+//! handshake, each under `--handshake-timeout`; see `admission`), then a connection slot, then
+//! the protocol the client chose (ALPN `h2` → HTTP/2; `http/1.1` or no ALPN → HTTP/1.1; on the
+//! cleartext port, the HTTP/2 preface → h2c, anything else → HTTP/1.1), and at the end a
+//! lingering close so the last bytes reach the client.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, Instrument};
 
-use super::limits::Handshakes;
+use super::admission::{Admission, Refusal};
 use super::{h1, h2, Signals, State};
 use crate::config::LINGER_TIMEOUT;
 
@@ -43,7 +46,7 @@ pub(super) async fn serve(
     transport: Transport,
     state: Arc<State>,
     signals: Signals,
-    handshakes: Arc<Handshakes>,
+    admission: Arc<Admission>,
 ) {
     let span = tracing::debug_span!("conn", %peer);
     async move {
@@ -52,18 +55,18 @@ pub(super) async fn serve(
             return;
         };
         let scheme = transport.scheme();
+        let refusals = &state.refusals;
         let timeout = state.config.limits.handshake_timeout;
-        let ticket = handshakes.enter();
         let started = tokio::select! {
-            started = tokio::time::timeout(timeout, start(tcp, transport)) => started,
-            _ = ticket.evicted() => return debug!("handshake evicted: too many in progress"),
+            started = admit(tcp, transport, &admission, timeout) => started,
             _ = signals.shutdown.cancelled() => return,
         };
-        drop(ticket);
         let protocol = match started {
-            Ok(Ok(protocol)) => protocol,
-            Ok(Err(err)) => return debug!(cause = %err, "handshake failed"),
-            Err(_) => return debug!("handshake timed out"),
+            Ok(protocol) => protocol,
+            Err(Refused(why, cause)) => {
+                debug!(cause = %cause, "closed before its first request");
+                return refusals.refuse(why);
+            }
         };
         let Some(_permit) = state.connection_slot(&signals).await else {
             return;
@@ -80,6 +83,66 @@ pub(super) async fn serve(
     .await
 }
 
+/// Why a connection was closed before it started, and the detail for the debug log.
+struct Refused(Refusal, String);
+
+/// The connection's way to its protocol, through the admission gates (see
+/// [`super::admission`]): its first bytes within `timeout` (evictable while silent), then for
+/// TLS a handshake slot and the handshake within `timeout` of getting it; for cleartext the
+/// preface sniff within `timeout` of the accept.
+async fn admit(
+    tcp: TcpStream,
+    transport: Transport,
+    admission: &Admission,
+    timeout: Duration,
+) -> Result<Started, Refused> {
+    let deadline = Instant::now() + timeout;
+    let timed_out = || Refused(Refusal::HandshakeTimeout, "handshake timed out".into());
+    let silent = admission.silent(Some(tcp.as_raw_fd()));
+    let mut first = [0u8; 1];
+    tokio::select! {
+        // `readable` can be spurious; `peek` waits for a byte (or end of stream) for real.
+        spoke = tokio::time::timeout_at(deadline, tcp.peek(&mut first)) => match spoke {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => return Err(Refused(Refusal::HandshakeFailed, err.to_string())),
+            Err(_) => return Err(timed_out()),
+        },
+        _ = silent.evicted() => {
+            return Err(Refused(Refusal::Silent, "evicted: silent while sockets ran out".into()));
+        }
+    }
+    drop(silent);
+    let acceptor = match transport {
+        Transport::Cleartext => {
+            return match tokio::time::timeout_at(deadline, sniff_h2_preface(&tcp)).await {
+                Ok(Ok(true)) => Ok(Started::H2(tcp)),
+                Ok(Ok(false)) => Ok(Started::H1(tcp)),
+                Ok(Err(err)) => Err(Refused(Refusal::HandshakeFailed, err.to_string())),
+                Err(_) => Err(timed_out()),
+            };
+        }
+        Transport::Tls(acceptor) => acceptor,
+    };
+    // Waiting for a slot is not the client's delay: a flash crowd on a busy server waits its
+    // turn (bounded by the socket budget), and the handshake gets its full time once it starts.
+    let slot = admission.handshake(Some(tcp.as_raw_fd())).await;
+    let deadline = Instant::now() + timeout;
+    let tls = tokio::select! {
+        tls = tokio::time::timeout_at(deadline, acceptor.accept(tcp)) => match tls {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(err)) => return Err(Refused(Refusal::HandshakeFailed, err.to_string())),
+            Err(_) => return Err(timed_out()),
+        },
+        _ = slot.evicted() => {
+            return Err(Refused(Refusal::SlowHandshake, "evicted: handshake too slow".into()));
+        }
+    };
+    Ok(match tls.get_ref().1.alpn_protocol() {
+        Some(b"h2") => Started::H2Tls(tls),
+        _ => Started::H1Tls(tls),
+    })
+}
+
 type Tls = tokio_rustls::server::TlsStream<TcpStream>;
 
 /// A connection past its handshake, with the protocol it speaks.
@@ -88,23 +151,6 @@ enum Started {
     H1Tls(Tls),
     H2(TcpStream),
     H1(TcpStream),
-}
-
-async fn start(tcp: TcpStream, transport: Transport) -> std::io::Result<Started> {
-    match transport {
-        Transport::Tls(acceptor) => {
-            let tls = acceptor.accept(tcp).await?;
-            Ok(match tls.get_ref().1.alpn_protocol() {
-                Some(b"h2") => Started::H2Tls(tls),
-                _ => Started::H1Tls(tls),
-            })
-        }
-        Transport::Cleartext => Ok(if sniff_h2_preface(&tcp).await? {
-            Started::H2(tcp)
-        } else {
-            Started::H1(tcp)
-        }),
-    }
 }
 
 /// Whether a cleartext client starts with the HTTP/2 preface, looked at without consuming it.

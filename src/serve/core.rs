@@ -80,6 +80,9 @@ async fn answer_unruled(state: &Arc<State>, ask: Ask) -> Answer {
         let event_stream = endpoint.is_event_stream();
         if event_stream && ask.method == Method::GET {
             let Some(slot) = state.event_streams.try_open() else {
+                state
+                    .refusals
+                    .refuse(super::admission::Refusal::EventStreamsFull);
                 return Answer::plain(stamp(super::limits::too_many_event_streams(), config));
             };
             let reply = endpoint

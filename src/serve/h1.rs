@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use http::header::{HOST, LINK};
+use http::header::{CONNECTION, HOST, LINK};
 use http::{Request, Response, StatusCode};
 use http_body::Frame;
 use hyper::body::Incoming;
@@ -53,6 +53,7 @@ pub async fn serve<IO>(
         peer,
         scheme,
         activity: activity.clone(),
+        abort: signals.abort.clone(),
     });
     let service = hyper::service::service_fn(move |request| handle(request, ctx.clone()));
     let io = TokioIo::new(Watched::new(io, limits.send_stall_timeout, None));
@@ -90,12 +91,19 @@ struct Ctx {
     peer: SocketAddr,
     scheme: http::uri::Scheme,
     activity: Arc<Activity>,
+    /// Raised when the shutdown grace period is over: a body dropped then was cut by us.
+    abort: super::Signal,
 }
 
 async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1Body>, Infallible> {
     let started = Instant::now();
     let guard = ctx.activity.start();
-    let (parts, _body) = request.into_parts();
+    let (parts, body) = request.into_parts();
+    // A static file server reads no request content. hyper sends no `100 Continue` for a body
+    // nobody reads and closes the connection after the answer; say so (RFC 9110 §10.1.1), so a
+    // client that sent `Expect: 100-continue` gets the final status at once and knows to stop.
+    let unread_body = !http_body::Body::is_end_stream(&body);
+    drop(body);
     let authority = parts
         .uri
         .authority()
@@ -115,6 +123,16 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     let _ = &ctx.scheme;
     let state = &ctx.state;
     let (reply, page) = match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
+        _ if !host_is_valid(parts.version, &ask.headers) => (
+            core::stamp(
+                Reply::text(
+                    StatusCode::BAD_REQUEST,
+                    "exactly one valid Host header is required\n",
+                ),
+                &state.config,
+            ),
+            None,
+        ),
         Some(reply) => (reply, None),
         None => {
             let answer = core::answer(state, ask.clone()).await;
@@ -141,9 +159,27 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
         started,
         early: hinted,
         agent: access::Agent::of(&ask.headers),
+        abort: ctx.abort.clone(),
     };
-    let (head, ()) = head.into_parts();
+    let (mut head, ()) = head.into_parts();
+    if unread_body {
+        head.headers
+            .insert(CONNECTION, http::HeaderValue::from_static("close"));
+    }
     Ok(Response::from_parts(head, H1Body::new(body, log, guard)))
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request with no `Host`, more than one, or one whose value is not
+/// an authority gets 400 (as nginx answers). An empty value is allowed; HTTP/1.0 needs none.
+fn host_is_valid(version: http::Version, headers: &http::HeaderMap) -> bool {
+    let mut hosts = headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) => {
+            host.is_empty() || http::uri::Authority::try_from(host.as_bytes()).is_ok()
+        }
+        (None, None) => version < http::Version::HTTP_11,
+        _ => false,
+    }
 }
 
 /// What the access-log line of a response needs, written when its body is done or dropped.
@@ -155,6 +191,7 @@ struct LogLine {
     started: Instant,
     early: Option<(usize, usize)>,
     agent: access::Agent,
+    abort: super::Signal,
 }
 
 /// A reply's body as hyper pulls it: read from the file or the stream only as hyper has room
@@ -288,10 +325,13 @@ impl Drop for H1Body {
         let sent = if complete {
             Sent::whole(self.sent)
         } else {
-            let why = self
-                .cut
-                .take()
-                .unwrap_or_else(|| "the client went away".into());
+            let why = self.cut.take().unwrap_or_else(|| {
+                if log.abort.raised() {
+                    super::h2::SHUTDOWN_CUT.into()
+                } else {
+                    "the client went away".into()
+                }
+            });
             Sent::cut(self.sent, why)
         };
         access::log(access::Entry {

@@ -1,12 +1,10 @@
-//! Budgets that keep one kind of client from taking what every other client needs: handshake
-//! slots (evicting the oldest), event
+//! Budgets that keep one kind of client from taking what every other client needs: event
 //! streams (long-lived, so capped apart from connections) and bytes buffered for sending
 //! (so clients that never read cannot make the server hold their responses in memory).
 
-use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -14,7 +12,6 @@ use futures_util::Stream;
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, StatusCode};
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 
 use crate::reply::{Body, ChunkStream, Reply};
 
@@ -157,86 +154,9 @@ impl Drop for SendBudget {
     }
 }
 
-/// Connections in their handshake, oldest first. A new one past the limit evicts the oldest:
-/// a client that connects and says nothing loses its place to one that talks.
-#[derive(Debug)]
-pub struct Handshakes {
-    max: usize,
-    next: AtomicU64,
-    queue: Mutex<VecDeque<(u64, CancellationToken)>>,
-}
-
-impl Handshakes {
-    pub fn new(max: usize) -> Self {
-        Handshakes {
-            max: max.max(1),
-            next: AtomicU64::new(0),
-            queue: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// A place in the handshake queue, evicting the oldest when it is full.
-    pub fn enter(self: &Arc<Self>) -> Ticket {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let token = CancellationToken::new();
-        let mut queue = self.queue.lock().expect("handshakes poisoned");
-        while queue.len() >= self.max {
-            if let Some((_, oldest)) = queue.pop_front() {
-                oldest.cancel();
-            }
-        }
-        queue.push_back((id, token.clone()));
-        Ticket {
-            id,
-            token,
-            handshakes: self.clone(),
-        }
-    }
-
-    pub fn in_progress(&self) -> usize {
-        self.queue.lock().expect("handshakes poisoned").len()
-    }
-}
-
-/// One connection's place among the handshakes; leaving it (drop) frees the place.
-pub struct Ticket {
-    id: u64,
-    token: CancellationToken,
-    handshakes: Arc<Handshakes>,
-}
-
-impl Ticket {
-    /// Resolves when a newer connection took this one's place.
-    pub async fn evicted(&self) {
-        self.token.cancelled().await
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut queue = self.handshakes.queue.lock().expect("handshakes poisoned");
-        if let Some(at) = queue.iter().position(|(id, _)| *id == self.id) {
-            queue.remove(at);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_full_queue_evicts_the_oldest_handshake() {
-        let handshakes = Arc::new(Handshakes::new(2));
-        let first = handshakes.enter();
-        let second = handshakes.enter();
-        let _third = handshakes.enter();
-        assert!(first.token.is_cancelled(), "the oldest made room");
-        assert!(!second.token.is_cancelled());
-        assert_eq!(handshakes.in_progress(), 2);
-        drop(second);
-        assert_eq!(handshakes.in_progress(), 1);
-    }
 
     #[test]
     fn event_slots_are_capped_and_given_back() {

@@ -8,13 +8,15 @@
 //!       └ h1         HTTP/1.1 (hyper): keep-alive, pipelining, chunked event streams
 //!           └ core   request head → Reply (head + body source) and a page's early assets
 //! ```
-//! Beside them: `state` (what connections share), `limits` (event-stream and send budgets),
+//! Beside them: `state` (what connections share), `admission` (who gets sockets and handshake
+//! slots in a burst, refusals by reason), `limits` (event-stream and send budgets),
 //! `io` (write stall timeout, send-budget accounting), `coalesce` (write batching for h2),
 //! `activity` (idle connections), `access` (the access log), `date` (the `Date` header).
 
 pub mod access;
 pub mod access_log;
 mod activity;
+pub mod admission;
 pub mod coalesce;
 pub mod conn;
 pub mod core;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, Semaphore};
 use tracing::warn;
 
+use super::admission::Refusals;
 use super::limits::EventStreams;
 use crate::config::Config;
 use crate::files::cache::FileCache;
@@ -26,6 +27,9 @@ pub struct State {
     pub changes: Option<Arc<ChangeFeed>>,
     /// One permit per established connection, across all listeners.
     pub(super) connections: Arc<Semaphore>,
+    /// Clients closed before their first request (or answered 503 past the event-stream cap),
+    /// counted by reason.
+    pub refusals: Refusals,
     /// Open event streams, capped apart from connections.
     pub event_streams: EventStreams,
     /// Response bytes buffered for sending, across all connections.
@@ -49,6 +53,7 @@ impl State {
         let state = Arc::new(State {
             connections: Arc::new(Semaphore::new(limits.max_connections)),
             event_streams: EventStreams::new(limits.max_event_streams),
+            refusals: Refusals::default(),
             send_buffer: Arc::new(Semaphore::new(limits.send_buffer_total)),
             reclaim: Notify::new(),
             manifests: ManifestCache::default(),

@@ -234,6 +234,22 @@ pub async fn read_response(response: http::Response<h2::RecvStream>) -> Resp {
     }
 }
 
+/// `future`'s output, or a panic naming `what` after `limit`.
+pub async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    what: &str,
+    future: F,
+) -> F::Output {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {limit:?} waiting for {what}"))
+}
+
+/// One small stylesheet: a site for tests about clients, not content.
+pub fn small_site() -> TempDir {
+    site(&[("style.css", b"p { margin: 0 }\n")])
+}
+
 /// Writes `files` (relative path → contents) under a new temporary directory.
 pub fn site(files: &[(&str, &[u8])]) -> TempDir {
     let dir = TempDir::new().unwrap();

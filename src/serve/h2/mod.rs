@@ -40,6 +40,22 @@ pub struct Conn {
     push: push::PushState,
     pub budget: Arc<SendBudget>,
     pub stall_timeout: Duration,
+    /// Raised when the shutdown grace period is over: streams cut then were cut by us.
+    abort: super::Signal,
+}
+
+/// The cut reason of a stream that ended after the shutdown deadline: the server's doing,
+/// whatever error the closed connection made it see.
+pub const SHUTDOWN_CUT: &str = "the server's shutdown deadline";
+
+impl Conn {
+    /// `sent`, its cut blamed on the shutdown deadline when the server was aborting.
+    pub(super) fn who_cut(&self, mut sent: Sent) -> Sent {
+        if sent.cut.is_some() && self.abort.raised() {
+            sent.cut = Some(SHUTDOWN_CUT.into());
+        }
+        sent
+    }
 }
 
 /// Serves HTTP/2 on `io` until the client leaves, the connection idles out, or the server
@@ -84,6 +100,7 @@ pub async fn serve<IO>(
         push: push::PushState::default(),
         budget,
         stall_timeout: limits.send_stall_timeout,
+        abort: signals.abort.clone(),
     });
     let activity = Arc::new(Activity::default());
     // Made once: a request touches `activity` rather than restarting this future.
@@ -315,7 +332,7 @@ fn log(
         method,
         target,
         status,
-        sent,
+        sent: conn.who_cut(sent),
         started,
         early,
         agent,

@@ -276,7 +276,7 @@ fn log_pushed(conn: &Conn, path: &str, status: http::StatusCode, sent: Sent, sta
         method: &crate::serve::access_log::push_method(),
         target: path,
         status,
-        sent,
+        sent: conn.who_cut(sent),
         started,
         early: None,
         agent: access::Agent::default(),
