@@ -20,15 +20,18 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_util::io::ReaderStream;
+use tokio_util::task::TaskTracker;
 use tracing::debug;
 
 use super::access::{self, Proto, Sent};
 use super::activity::{Activity, Guard};
 use super::core::{self, Ask};
 use super::io::Watched;
+use super::upgrade;
 use super::Signals;
 use super::State;
 use crate::config::BODY_CHUNK;
+use crate::events;
 use crate::reply::{Body, ChunkStream, Reply};
 
 /// hyper's read and write buffer per connection: request heads larger than this are refused
@@ -53,14 +56,17 @@ pub async fn serve<IO>(
         peer,
         scheme,
         activity: activity.clone(),
+        upgrades: TaskTracker::new(),
     });
+    let upgrades = ctx.upgrades.clone();
     let service = hyper::service::service_fn(move |request| handle(request, ctx.clone()));
     let io = TokioIo::new(Watched::new(io, limits.send_stall_timeout, None));
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.handshake_timeout)
         .max_buf_size(H1_MAX_BUF)
-        .serve_connection(io, service);
+        .serve_connection(io, service)
+        .with_upgrades();
     tokio::pin!(connection);
     let mut draining = false;
     loop {
@@ -82,6 +88,11 @@ pub async fn serve<IO>(
             _ = signals.abort.cancelled() => break,
         }
     }
+    upgrades.close();
+    tokio::select! {
+        _ = upgrades.wait() => {}
+        _ = signals.abort.cancelled() => {}
+    }
 }
 
 /// What the requests of one connection share.
@@ -90,11 +101,16 @@ struct Ctx {
     peer: SocketAddr,
     scheme: http::uri::Scheme,
     activity: Arc<Activity>,
+    /// WebSocket sessions this connection was upgraded to: the connection task waits for them,
+    /// so they count as the open connection they are.
+    upgrades: TaskTracker,
 }
 
 async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1Body>, Infallible> {
     let started = Instant::now();
     let guard = ctx.activity.start();
+    let mut request = request;
+    let upgrade = websocket(&mut request, &ctx);
     let (parts, _body) = request.into_parts();
     let authority = parts
         .uri
@@ -114,11 +130,15 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     };
     let _ = &ctx.scheme;
     let state = &ctx.state;
-    let (reply, page) = match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
-        Some(reply) => (reply, None),
-        None => {
-            let answer = core::answer(state, ask.clone()).await;
-            (answer.reply, answer.page)
+    let (reply, page) = if let Some(reply) = upgrade {
+        (reply, None)
+    } else {
+        match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
+            Some(reply) => (reply, None),
+            None => {
+                let answer = core::answer(state, ask.clone()).await;
+                (answer.reply, answer.page)
+            }
         }
     };
     let Reply { mut head, body } = reply;
@@ -144,6 +164,35 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     };
     let (head, ()) = head.into_parts();
     Ok(Response::from_parts(head, H1Body::new(body, log, guard)))
+}
+
+/// A WebSocket handshake on the change feed: the 101 (its session starts once hyper hands
+/// over the connection) or the refusal. `None` for every other request.
+fn websocket(request: &mut Request<Incoming>, ctx: &Ctx) -> Option<Reply> {
+    let path = request.uri().path();
+    let query = request.uri().query();
+    let over = events::ws::Over::H1;
+    let opened = upgrade::websocket(
+        &ctx.state,
+        over,
+        request.method(),
+        path,
+        query,
+        request.headers(),
+    )?;
+    Some(match opened {
+        Ok((head, session)) => {
+            let upgraded = hyper::upgrade::on(request);
+            ctx.upgrades.spawn(async move {
+                match upgraded.await {
+                    Ok(io) => session.run(TokioIo::new(io), over).await,
+                    Err(err) => debug!(cause = %err, "websocket upgrade failed"),
+                }
+            });
+            Reply::new(head, Body::Empty)
+        }
+        Err(reply) => *reply,
+    })
 }
 
 /// What the access-log line of a response needs, written when its body is done or dropped.

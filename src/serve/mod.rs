@@ -25,6 +25,7 @@ pub mod io;
 pub mod limits;
 pub mod listen;
 mod state;
+pub mod upgrade;
 
 pub use conn::Transport;
 pub use listen::{bind, run};
