@@ -28,6 +28,9 @@ pub struct Session {
     slot: EventSlot,
 }
 
+/// The answer's head and the session to run once it is sent, or the refusal.
+pub type Opened = Result<(Response<()>, Session), Box<Reply>>;
+
 /// Whether a request asks for the feed's WebSocket endpoint, and if so the answer: `Ok` with
 /// the session to run once the answer is sent, or the error reply.
 pub fn websocket(
@@ -37,7 +40,7 @@ pub fn websocket(
     path: &str,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Option<Result<(Response<()>, Session), Box<Reply>>> {
+) -> Option<Opened> {
     let endpoint = events::route(state.changes.as_ref(), &state.config.feed, path)?;
     if !endpoint.is_websocket() {
         return None;
@@ -59,7 +62,7 @@ fn open(
     feed: Arc<crate::watch::ChangeFeed>,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Result<(Response<()>, Session), Box<Reply>> {
+) -> Opened {
     let accepted = ws::check(over, headers, query)?;
     let slot = state
         .event_streams
