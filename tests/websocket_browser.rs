@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{config, site, tool, TestServer};
 use h2push::events::ws;
 
+/// One browser at a time: the session counters must see only the run that is checked.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const PAGE: &str = r#"<!doctype html><title>ws</title><body><ol id="log"></ol>
 <script>
 const log = (cls, text) => {
@@ -42,9 +45,29 @@ async fn run(chromium: &str, certutil: &str, extra: &'static [&'static str]) -> 
     let dir = site(&[("ws.html", PAGE.as_bytes()), ("watched.css", b"a{}")]);
     let server = TestServer::start_watching(config(dir.path())).await;
     let url = format!("https://localhost:{}/ws.html", server.addr.port());
-    let (chromium, certutil, ca) = (chromium.to_owned(), certutil.to_owned(), server.ca.clone());
     let before = ws::opened();
-    let browser = tokio::task::spawn_blocking(move || {
+    let browser = load(chromium, certutil, &server, url, extra);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ws::opened() == before && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Let the page's `onopen` run and the watcher settle before the write that is timed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let written = now_ms();
+    std::fs::write(dir.path().join("watched.css"), "b{}").unwrap();
+    (browser.await.unwrap(), written)
+}
+
+/// Chromium with a trusted CA and `extra` flags, loading `url` for 5 s; its DOM.
+fn load(
+    chromium: &str,
+    certutil: &str,
+    server: &TestServer,
+    url: String,
+    extra: &'static [&'static str],
+) -> tokio::task::JoinHandle<String> {
+    let (chromium, certutil, ca) = (chromium.to_owned(), certutil.to_owned(), server.ca.clone());
+    tokio::task::spawn_blocking(move || {
         let home = h2push::compare::browser::TrustedHome::new(std::path::Path::new(&certutil), &ca)
             .expect("an NSS database trusting the CA");
         let profile = tempfile::TempDir::new().unwrap();
@@ -62,16 +85,7 @@ async fn run(chromium: &str, certutil: &str, extra: &'static [&'static str]) -> 
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
-    });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while ws::opened() == before && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    // Let the page's `onopen` run and the watcher settle before the write that is timed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let written = now_ms();
-    std::fs::write(dir.path().join("watched.css"), "b{}").unwrap();
-    (browser.await.unwrap(), written)
+    })
 }
 
 /// The page's receive time of the change to `/watched.css`.
@@ -88,6 +102,7 @@ async fn chromium_gets_changes_over_a_websocket_on_http2_and_on_http1() {
     let (Some(chromium), Some(certutil)) = (tool("chromium"), tool("certutil")) else {
         return;
     };
+    let _one = ONE_AT_A_TIME.lock().await;
     for (name, extra, over_h2) in [
         ("HTTP/2", &[][..], true),
         ("HTTP/1.1", &["--disable-http2"][..], false),
@@ -111,5 +126,51 @@ async fn chromium_gets_changes_over_a_websocket_on_http2_and_on_http1() {
         let latency = at.saturating_sub(written);
         eprintln!("{name}: file written → page had it in {latency} ms");
         assert!(latency <= 200, "{name}: {latency} ms from write to page");
+    }
+}
+
+/// Shows `console.info` in the DOM, and hides the transports named in `hide` from the page.
+fn reload_page(hide: &[&str]) -> String {
+    let hidden: String = hide
+        .iter()
+        .map(|h| format!("window.{h} = undefined;"))
+        .collect();
+    format!(
+        r#"<!doctype html><title>lr</title><body>
+<script>console.info = (m) => document.body.insertAdjacentHTML("beforeend", `<p class="lr">${{m}}</p>`);
+{hidden}</script>
+<iframe hidden src="/.h2push/events"></iframe></body>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_reload_says_which_transport_it_fell_back_to() {
+    let (Some(chromium), Some(certutil)) = (tool("chromium"), tool("certutil")) else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let cases = [
+        (&[][..], "WebSocket"),
+        (&["WebSocket"][..], "Server-Sent Events"),
+        (&["WebSocket", "EventSource"][..], "long-poll"),
+    ];
+    let pages: Vec<(String, String)> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (hide, _))| (format!("p{i}.html"), reload_page(hide)))
+        .collect();
+    let files: Vec<(&str, &[u8])> = pages
+        .iter()
+        .map(|(name, html)| (name.as_str(), html.as_bytes()))
+        .collect();
+    let dir = site(&files);
+    let mut config = config(dir.path());
+    config.live_reload = true;
+    let server = TestServer::start_watching(config).await;
+    for (i, (_, expected)) in cases.iter().enumerate() {
+        let url = format!("https://localhost:{}/p{i}.html", server.addr.port());
+        let dom = load(&chromium, &certutil, &server, url, &[]).await.unwrap();
+        let said = format!(r#"<p class="lr">h2push live reload: {expected}</p>"#);
+        assert!(dom.contains(&said), "{expected}: {dom}");
     }
 }
