@@ -174,3 +174,44 @@ async fn live_reload_says_which_transport_it_fell_back_to() {
         assert!(dom.contains(&said), "{expected}: {dom}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_page_shows_one_change_in_all_four_columns() {
+    let (Some(chromium), Some(certutil)) = (tool("chromium"), tool("certutil")) else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let site_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", site_dir.display()))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let page = dir.path().join("events.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // An endless frame keeps the load open, so the DOM is dumped after the timeout.
+    let hold = r#"<iframe hidden src="/.h2push/events"></iframe></body>"#;
+    std::fs::write(&page, html.replace("</body>", hold)).unwrap();
+    let server = TestServer::start_watching(config(dir.path())).await;
+    let url = format!("https://localhost:{}/events.html", server.addr.port());
+    let browser = load(&chromium, &certutil, &server, url, &[]);
+    let watched = dir.path().join("css/base.css");
+    while !browser.is_finished() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        std::fs::write(&watched, "body { margin: 0; }\n").unwrap();
+    }
+    let dom = browser.await.unwrap();
+    for column in ["log", "ws-log", "stream-log", "poll-log"] {
+        let (_, after) = dom
+            .split_once(&format!(r#"<ol id="{column}">"#))
+            .unwrap_or_else(|| panic!("{column} in {dom}"));
+        let list = after.split("</ol>").next().unwrap();
+        assert!(
+            list.contains(r#"<li class="change">"#) && list.contains("modified /css/base.css"),
+            "{column} shows the change: {list}"
+        );
+    }
+}
