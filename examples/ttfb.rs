@@ -19,7 +19,7 @@
 //! first `--warmup` samples are thrown away.
 //!
 //! ```text
-//! cargo run --release --example ttfb -- --ca certs/ca.pem --path / -n 200 \
+//! cargo run --release --example ttfb -- --ca ~/.local/share/h2push/ca.pem --path / -n 200 \
 //!     --target on=127.0.0.1:8443 --target off=127.0.0.1:8444
 //! ```
 //! Prints one line per target and measure: `target measure count p50_ms p90_ms mean_ms`;

@@ -15,6 +15,7 @@ use crate::serve::{self, Signals, State, Transport};
 use crate::tls;
 use crate::watch::ChangeFeed;
 
+pub use crate::certs::CertArgs;
 pub use crate::compare::CompareArgs;
 pub use crate::export::ExportArgs;
 use crate::push::plan_args::PlanArgs;
@@ -28,7 +29,7 @@ pub use crate::usage::UsageError;
     name = "h2push",
     version,
     about = "HTTP/2 static file server that gets a page's assets to the client one round trip early",
-    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR --listen 8443` is `h2push serve DIR --listen 8443`, and a bare `h2push` serves the `site/` directory on https://localhost:8443.",
+    long_about = "HTTP/2 static file server that gets a page's assets to the client one round trip early.\n\nWith no subcommand, `h2push` runs `serve`: `h2push DIR --listen 8443` is `h2push serve DIR --listen 8443`, and a bare `h2push` serves ./site when there is one, else the current directory, on https://localhost:8443.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -65,7 +66,7 @@ impl Cli {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory to serve [default: ./site, or the repository's site/ when run from elsewhere]
+    /// Directory to serve [default: ./site when present, else the current directory]
     pub dir: Option<PathBuf>,
 
     /// Settings file (TOML, keys are these flags' long names, `dir` for DIR) [default:
@@ -87,7 +88,7 @@ pub struct ServeArgs {
     pub key: Option<PathBuf>,
 
     /// Where the generated CA and localhost certificate are kept (made when missing)
-    /// [default: ./certs, or $XDG_DATA_HOME/h2push/certs when ./certs cannot be made]
+    /// [default: $H2PUSH_CAROOT, else $XDG_DATA_HOME/h2push, else ~/.local/share/h2push]
     #[arg(long, value_name = "DIR")]
     pub certs_dir: Option<PathBuf>,
 
@@ -237,39 +238,10 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CertArgs {
-    /// Directory to write ca.pem, ca-key.pem, localhost.pem and localhost-key.pem into
-    #[arg(long, default_value = "certs", value_name = "DIR")]
-    pub dir: PathBuf,
-
-    /// Replace certificates that are already there
-    #[arg(long)]
-    pub force: bool,
-
-    /// Also name these hosts (LAN names or IP addresses) in the certificate, so a phone on the
-    /// same network can use it; re-issues the certificate, keeping an existing CA
-    #[arg(long = "host", value_name = "NAME", num_args = 1..)]
-    pub hosts: Vec<String>,
-
-    /// Trust the CA: add it to the user's NSS databases (Chromium's ~/.pki/nssdb, made when
-    /// missing, and Firefox profiles) with certutil, and as root to the system store
-    #[arg(long, conflicts_with = "untrust")]
-    pub trust: bool,
-
-    /// Take the CA out of the stores --trust put it in
-    #[arg(long)]
-    pub untrust: bool,
-
-    /// With --trust/--untrust as root: leave the system store alone
-    #[arg(long)]
-    pub no_system: bool,
-}
-
-#[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Directory to scan, as `serve` would serve it, or one HTML file: that page, with ./site as
-    /// the root when the file is in it, else the file's directory [default: ./site, or the
-    /// repository's site/]
+    /// the root when the file is in it, else the file's directory [default: ./site when present,
+    /// else the current directory]
     pub dir: Option<PathBuf>,
 
     /// Pages to scan (URL paths like /docs/, or paths under DIR) [default: every *.html under DIR]
@@ -295,17 +267,20 @@ pub fn export(args: ExportArgs) -> Result<()> {
     crate::export::args::run(&args, root)
 }
 
-/// Where `site/` is when no directory is given: the current directory's, else the repository's
-/// (the path compiled into the binary), which is said on stderr so nobody serves the demo site
-/// thinking it is theirs.
+/// The directory when none is given: `./site` when there is one, else the working directory.
+/// Which one is said on stderr, so nobody serves a directory without knowing it. (An installed
+/// binary does not know where it was built: no path is compiled in.)
 fn default_site_dir() -> PathBuf {
     let local = PathBuf::from("site");
     if local.is_dir() {
+        info!(dir = "./site", "no DIR given: using ./site");
         local
     } else {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
-        info!(dir = %repo.display(), "no ./site here: using the repository's demo site (give a DIR to serve another)");
-        repo
+        info!(
+            dir = ".",
+            "no DIR given and no ./site here: using the current directory"
+        );
+        PathBuf::from(".")
     }
 }
 
@@ -438,21 +413,13 @@ fn watch(config: &Config) -> Option<Arc<ChangeFeed>> {
 
 /// `h2push serve`: binds, prints where it serves, and runs until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    let config = build_config(&args)?;
-    let cert_paths = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => tls::CertPaths {
-            ca: None,
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        _ => {
-            let (dir, paths, created) = certs(args.certs_dir.as_deref())?;
-            if created {
-                info!(dir = %dir.display(), "created a local CA and a localhost certificate");
-            }
-            paths
-        }
-    };
+    let mut config = build_config(&args)?;
+    let cert_paths = crate::certs::for_serve(
+        args.cert.as_deref(),
+        args.key.as_deref(),
+        args.certs_dir.as_deref(),
+        &mut config,
+    )?;
     let tls_config = tls::server_config(&cert_paths.cert, &cert_paths.key)
         .map_err(|e| usage(format!("{e:#}")))?;
     let listen = args
@@ -504,13 +471,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         push_digest = push.digest,
         "asset delivery"
     );
-    if let Some(ca) = &cert_paths.ca {
-        info!(
-            ca = %ca.display(),
-            "to trust it (Chromium, Firefox; as root the system store): h2push cert --trust --dir {}",
-            ca.parent().unwrap_or(Path::new(".")).display()
-        );
-    }
+    crate::certs::trust_hint(&cert_paths, args.certs_dir.as_deref(), addr);
     if state.changes.is_some() {
         info!(
             events = %format!("https://{}{}events", display_host(addr), state.config.feed.path),
@@ -562,45 +523,6 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The certificate set for `serve`: in `--certs-dir`, else `./certs`, else (a read-only working
-/// directory) the per-user data directory, said on stderr. Returns the directory used.
-fn certs(dir: Option<&Path>) -> Result<(PathBuf, tls::CertPaths, bool)> {
-    let hint = "give a writable directory with --certs-dir DIR, or --cert and --key";
-    if let Some(dir) = dir {
-        let (paths, created) =
-            tls::ensure_certs(dir).map_err(|e| anyhow::anyhow!("{e:#} ({hint})"))?;
-        return Ok((dir.to_path_buf(), paths, created));
-    }
-    let local = Path::new("certs");
-    let local_err = match tls::ensure_certs(local) {
-        Ok((paths, created)) => return Ok((local.to_path_buf(), paths, created)),
-        Err(e) => e,
-    };
-    let Some(user) = user_certs_dir() else {
-        return Err(anyhow::anyhow!("{local_err:#} ({hint})"));
-    };
-    match tls::ensure_certs(&user) {
-        Ok((paths, created)) => {
-            info!(dir = %user.display(), cause = %format!("{local_err:#}"), "./certs is not writable: using the per-user certificate directory");
-            Ok((user, paths, created))
-        }
-        Err(e) => Err(anyhow::anyhow!("{local_err:#}; and {e:#} ({hint})")),
-    }
-}
-
-/// `$XDG_DATA_HOME/h2push/certs`, or `~/.local/share/h2push/certs`.
-fn user_certs_dir() -> Option<PathBuf> {
-    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .and_then(absolute)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .and_then(absolute)
-                .map(|h| h.join(".local/share"))
-        })?;
-    Some(data.join("h2push/certs"))
-}
-
 fn display_host(addr: SocketAddr) -> String {
     if addr.ip().is_loopback() {
         format!("localhost:{}", addr.port())
@@ -633,53 +555,9 @@ fn shutdown_signal() -> Result<StopSignals> {
     })
 }
 
-/// `h2push cert`: writes the certificate set and says where it is.
+/// `h2push cert`: writes the certificate set and says where it is (see [`crate::certs`]).
 pub fn cert(args: CertArgs) -> Result<()> {
-    let paths = tls::CertPaths::in_dir(&args.dir);
-    if args.untrust {
-        return crate::trust::untrust(args.no_system);
-    }
-    if !args.hosts.is_empty() {
-        std::fs::create_dir_all(&args.dir)
-            .with_context(|| format!("creating {}", args.dir.display()))?;
-        tls::issue(&args.dir, &args.hosts, !args.force)?;
-        println!(
-            "wrote a certificate for localhost, 127.0.0.1, ::1, {} to {}",
-            args.hosts.join(", "),
-            args.dir.display()
-        );
-    } else if paths.cert.exists() && !args.force {
-        println!(
-            "certificates already in {} (use --force to replace them)",
-            args.dir.display()
-        );
-    } else {
-        std::fs::create_dir_all(&args.dir)
-            .with_context(|| format!("creating {}", args.dir.display()))?;
-        tls::generate(&args.dir)?;
-        println!(
-            "wrote a new CA and localhost certificate to {}",
-            args.dir.display()
-        );
-    }
-    let ca = paths.ca.as_deref().unwrap_or(Path::new(""));
-    println!("CA (trust this):   {}", ca.display());
-    println!("certificate chain: {}", paths.cert.display());
-    println!("private key:       {}", paths.key.display());
-    if !args.trust {
-        println!(
-            "trust for browsers: h2push cert --trust --dir {}",
-            args.dir.display()
-        );
-    }
-    println!(
-        "trust for curl:     curl --cacert {} https://localhost:8443/",
-        ca.display()
-    );
-    if args.trust {
-        crate::trust::trust(ca, args.no_system)?;
-    }
-    Ok(())
+    crate::certs::run(args)
 }
 
 /// `h2push scan`: builds the same [`Config`] `serve` would, scans, prints the table or JSON.

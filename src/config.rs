@@ -265,6 +265,8 @@ pub struct Config {
     /// `--fallback`, `--header`, `--cors`.
     pub rules: crate::files::rules::SiteRules,
     pub compress: CompressConfig,
+    /// Key material never served: the certificate directory and files (see `files::secrets`).
+    pub secrets: std::sync::Arc<crate::files::secrets::KeyGuard>,
 }
 
 /// Bytes of compressed bodies kept in memory by default: 64 MiB, room for the compressed
@@ -309,6 +311,7 @@ impl Config {
             ))),
             rules: Default::default(),
             compress: CompressConfig::default(),
+            secrets: Default::default(),
         }
     }
 }

@@ -28,8 +28,11 @@
 //! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
 //! h2o, Caddy or Apache configuration.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
-//! `Config` and runs the subcommands; `tls` loads or makes certificates.
+//! `Config` and runs the subcommands; `tls` loads or makes certificates; `certs` keeps the
+//! local CA with the user (one per user, as mkcert's CAROOT) and runs `cert`; `trust` puts it
+//! in the browsers' stores. `files::secrets` keeps key material from ever being served.
 
+pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod compare;

@@ -1,8 +1,9 @@
 //! `h2push cert --trust/--untrust`: puts the local CA into (or takes it out of) the stores that
 //! browsers read, as mkcert does: the user's NSS databases (`~/.pki/nssdb`, which Chromium reads
 //! and which is created when missing, and every Firefox profile) through `certutil`
-//! (libnss3-tools), and, when run as root, the system store through `update-ca-certificates`.
-//! Each step prints what it changed.
+//! (libnss3-tools), and, only when asked with `--system` (as root), the system store through
+//! `update-ca-certificates`: that one is trusted by every program on the machine, so it is
+//! never written by default. Each step prints what it changed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,8 +60,11 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Adds the CA at `ca` to the NSS databases and, as root unless `no_system`, the system store.
-pub fn trust(ca: &Path, no_system: bool) -> Result<()> {
+/// Adds the CA at `ca` to the NSS databases and, with `system`, the system store (as root).
+pub fn trust(ca: &Path, system: bool) -> Result<()> {
+    if system {
+        require_root("--system")?;
+    }
     let ca_str = ca.to_str().context("the CA path is not UTF-8")?;
     for db in nss_dbs(true)? {
         // Replace an older h2push CA of the same name.
@@ -85,23 +89,37 @@ pub fn trust(ca: &Path, no_system: bool) -> Result<()> {
         }
         println!("trusted {} in {}", ca.display(), db.display());
     }
-    if is_root() && !no_system {
+    if system {
         std::fs::copy(ca, SYSTEM_CA).with_context(|| format!("copying the CA to {SYSTEM_CA}"))?;
         update_ca_certificates()?;
         println!("trusted {} in the system store ({SYSTEM_CA})", ca.display());
     }
+    if !system {
+        println!("left the system store alone (`--system`, as root, trusts it machine-wide)");
+    }
     Ok(())
 }
 
-/// Takes the CA out of every store [`trust`] put it in.
-pub fn untrust(no_system: bool) -> Result<()> {
+/// `--system` writes a root-owned store: say so before trying, not after a permission error.
+fn require_root(flag: &str) -> Result<()> {
+    if !is_root() {
+        bail!("{flag} changes the system store: run it as root (sudo h2push cert ... {flag})");
+    }
+    Ok(())
+}
+
+/// Takes the CA out of the NSS databases and, with `system`, the system store.
+pub fn untrust(system: bool) -> Result<()> {
+    if system {
+        require_root("--system")?;
+    }
     for db in nss_dbs(false)? {
         let out = certutil(&["-D", "-d", &sql(&db), "-n", NSS_NAME])?;
         if out.status.success() {
             println!("removed the h2push CA from {}", db.display());
         }
     }
-    if is_root() && !no_system && Path::new(SYSTEM_CA).exists() {
+    if system && Path::new(SYSTEM_CA).exists() {
         std::fs::remove_file(SYSTEM_CA).with_context(|| format!("removing {SYSTEM_CA}"))?;
         update_ca_certificates()?;
         println!("removed the h2push CA from the system store ({SYSTEM_CA})");

@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::cli::{curl, run_in, start_lines};
+use common::cli::{curl, run_in, start_lines, startup};
 use common::served::{bin, Served};
 use common::site;
 
@@ -92,59 +92,209 @@ fn scan_takes_a_file_and_prints_skipped_references_as_site_paths() {
     );
 }
 
+/// No path is compiled in: without DIR, `./site` when there is one, else the current
+/// directory, and the command says which.
 #[test]
-fn scan_from_elsewhere_says_it_uses_the_repository_site() {
-    let elsewhere = tempfile::TempDir::new().unwrap();
-    let out = run_in(elsewhere.path(), &["scan"]);
+fn without_a_dir_site_is_used_when_present_else_the_current_directory() {
+    let plain = site(&[("page.html", b"<p>here</p>")]);
+    let out = run_in(plain.path(), &["scan"]);
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("using the repository's demo site"),
+        stderr.contains("no ./site here: using the current directory"),
         "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/page.html"));
+
+    let with_site = site(&[("site/inner.html", b"<p>in site</p>"), ("outer.html", b"")]);
+    let out = run_in(with_site.path(), &["scan"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no DIR given: using ./site"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("/inner.html") && !stdout.contains("/outer.html"),
+        "{stdout}"
+    );
+
+    // A bare `h2push` serves the working directory there, and its start-up says so.
+    let (_, lines) = start_lines(plain.path(), &["--listen", "0"], &[]);
+    let root = plain.path().canonicalize().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("using the current directory")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("root={}", root.display()))),
+        "{lines:?}"
     );
 }
 
-#[test]
-fn unwritable_certs_dir_falls_back_to_the_per_user_one() {
-    let dir = site(&[("a.txt", b"a")]);
-    // A file where ./certs would go: not a directory, even for root.
-    let cwd = site(&[("certs", b"not a directory")]);
-    let home = tempfile::TempDir::new().unwrap();
-    let spawn = |xdg: &std::path::Path| {
-        Command::new(bin())
-            .args([
-                "serve",
-                dir.path().to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .current_dir(cwd.path())
-            .env("XDG_DATA_HOME", xdg)
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut child = spawn(home.path());
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = String::new();
-    while !seen.contains("serving") {
-        seen = lines.next().expect("it starts").unwrap();
-        if seen.contains("per-user") {
-            assert!(seen.contains(&home.path().display().to_string()), "{seen}");
-        }
+/// `h2push serve` in `cwd` with a throw-away HOME (no XDG_DATA_HOME, no H2PUSH_CAROOT unless
+/// `env` sets them): its start-up lines, or how it failed.
+fn serve_as_user(
+    home: &std::path::Path,
+    cwd: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new(bin());
+    cmd.args([".", "--listen", "127.0.0.1:0"])
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("H2PUSH_CAROOT");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(home.path().join("h2push/certs/ca.pem").exists());
+    // "change feed" is the last start-up line, after the trust hint.
+    let (mut child, lines) = startup(cmd, "change feed");
+    match child.try_wait().unwrap().and_then(|s| s.code()) {
+        Some(code) if !lines.iter().any(|l| l.contains("change feed")) => {
+            Err(format!("exit Some({code}): {}", lines.join("\n")))
+        }
+        _ => Ok(lines),
+    }
+}
 
-    // Neither writable: the error names --certs-dir.
+/// One local CA per user, as mkcert's CAROOT: made once under the data directory, reused from
+/// every working directory, never written into the working directory (often the served root);
+/// `XDG_DATA_HOME` and `H2PUSH_CAROOT` move it; `cert` finds the same one.
+#[test]
+fn the_local_ca_lives_with_the_user_and_is_reused_from_every_directory() {
+    let home = tempfile::TempDir::new().unwrap();
+    let (a, b) = (site(&[("a.txt", b"a")]), site(&[("b.txt", b"b")]));
+    let ca = home.path().join(".local/share/h2push/ca.pem");
+
+    let first = serve_as_user(home.path(), a.path(), &[]).unwrap();
+    assert!(
+        first.iter().any(|l| l.contains("created a local CA")),
+        "{first:?}"
+    );
+    let made = std::fs::read(&ca).expect("the CA is in ~/.local/share/h2push");
+    let second = serve_as_user(home.path(), b.path(), &[]).unwrap();
+    assert!(!second.iter().any(|l| l.contains("created")), "{second:?}");
+    assert_eq!(std::fs::read(&ca).unwrap(), made, "the CA was made again");
+    for cwd in [&a, &b] {
+        assert!(
+            !cwd.path().join("certs").exists(),
+            "certs/ written in the served root"
+        );
+    }
+    // The trust hint names the port actually served, not a fixed one.
+    let port = second
+        .iter()
+        .find_map(|l| l.split("url=https://localhost:").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let hint = second
+        .iter()
+        .find(|l| l.contains("h2push cert --trust"))
+        .unwrap();
+    assert!(
+        hint.contains(&format!(
+            "curl --cacert {} https://localhost:{port}/",
+            ca.display()
+        )),
+        "{hint}"
+    );
+
+    // `cert` finds the same set without --dir.
+    let out = Command::new(bin())
+        .arg("cert")
+        .env("HOME", home.path())
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("H2PUSH_CAROOT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("certificates already in"), "{stdout}");
+    assert!(stdout.contains(&ca.display().to_string()), "{stdout}");
+    assert!(
+        !stdout.contains("8443"),
+        "a fixed port in the hint: {stdout}"
+    );
+
+    // XDG_DATA_HOME, then H2PUSH_CAROOT, move it.
+    let xdg = home.path().join("xdg");
+    serve_as_user(home.path(), a.path(), &[("XDG_DATA_HOME", &xdg)]).unwrap();
+    assert!(xdg.join("h2push/ca.pem").is_file());
+    let caroot = home.path().join("caroot");
+    let env = [("XDG_DATA_HOME", xdg.as_path()), ("H2PUSH_CAROOT", &caroot)];
+    serve_as_user(home.path(), a.path(), &env).unwrap();
+    assert!(caroot.join("ca.pem").is_file());
+
+    // A directory that cannot be made: exit 1, and the error says what to give.
     let blocked = home.path().join("blocked");
     std::fs::write(&blocked, "a file").unwrap();
-    let out = spawn(&blocked).wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--certs-dir"), "{stderr}");
+    let err = serve_as_user(home.path(), a.path(), &[("H2PUSH_CAROOT", &blocked)]).unwrap_err();
+    assert!(err.starts_with("exit Some(1)"), "{err}");
+    assert!(err.contains("--certs-dir"), "{err}");
+}
+
+/// `compare` trusts the per-user CA by default, whatever CA the working directory holds: run
+/// from a directory with a stray `certs/ca.pem` (another CA), it still checks the server.
+#[test]
+fn compare_trusts_the_per_user_ca_from_any_directory() {
+    let page = site(&[("index.html", b"<!doctype html><p>hi</p>")]);
+    let caroot = tempfile::TempDir::new().unwrap();
+    let served = Served::run_with_caroot(page.path(), caroot.path(), &[".", "--listen", "0"]);
+    let stray = site(&[]);
+    h2push::tls::ensure_certs(&stray.path().join("certs")).unwrap();
+    let compare = |caroot: &std::path::Path| {
+        Command::new(bin())
+            .args(["compare", &served.url("/"), "--rtt", "0ms", "--runs", "1"])
+            .current_dir(stray.path())
+            .env("H2PUSH_CAROOT", caroot)
+            .output()
+            .unwrap()
+    };
+    let out = compare(caroot.path());
+    assert!(out.status.success(), "{out:?}");
+    // Another user's CA: refused, and the message says what to pass.
+    let out = compare(&stray.path().join("certs"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ca"),
+        "{out:?}"
+    );
+}
+
+/// A `./certs` left by an older version is not used silently: one warning says where the CA
+/// lives now and how to keep the old one; `--certs-dir certs` does.
+#[test]
+fn an_old_certs_directory_gets_one_warning_and_is_kept_with_certs_dir() {
+    let home = tempfile::TempDir::new().unwrap();
+    let cwd = site(&[("index.html", b"<p>old clone</p>")]);
+    h2push::tls::ensure_certs(&cwd.path().join("certs")).unwrap();
+    let lines = serve_as_user(home.path(), cwd.path(), &[]).unwrap();
+    let old: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("older h2push"))
+        .collect();
+    assert_eq!(old.len(), 1, "{lines:?}");
+    assert!(old[0].contains("--certs-dir certs"), "{}", old[0]);
+    assert!(old[0].contains(".local/share/h2push/ca.pem"), "{}", old[0]);
+
+    let served = Served::run_with_caroot(
+        cwd.path(),
+        &cwd.path().join("certs"),
+        &[".", "--listen", "0", "--certs-dir", "certs"],
+    );
+    assert!(served.log_lines("older h2push").is_empty());
+    // ./certs is inside the served root here: said at start-up, and none of it is served.
+    assert_eq!(served.log_lines("inside the served root").len(), 1);
+    for path in [
+        "/certs/ca-key.pem",
+        "/certs/ca.pem",
+        "/certs/localhost-key.pem",
+    ] {
+        assert!(curl(&served, &[], path).starts_with("HTTP/2 404"), "{path}");
+    }
+    assert!(curl(&served, &[], "/").ends_with("<p>old clone</p>"));
 }
 
 /// A download held open by a client that stops reading keeps the first SIGINT waiting for the
@@ -321,7 +471,7 @@ fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
     let certs = home.path().join("certs");
     let cert = |args: &[&str]| {
         Command::new(bin())
-            .args(["cert", "--dir", certs.to_str().unwrap(), "--no-system"])
+            .args(["cert", "--dir", certs.to_str().unwrap()])
             .args(args)
             .env("HOME", home.path())
             .output()
@@ -335,9 +485,15 @@ fn cert_trust_adds_the_ca_to_a_fresh_nss_db_and_untrust_removes_it() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    // Without --system the system store is left alone, even as root.
+    let system_ca = std::path::Path::new("/usr/local/share/ca-certificates/h2push-local-ca.crt");
+    let there_before = system_ca.exists();
     let out = cert(&["--trust"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("left the system store alone"), "{stdout}");
+    assert!(!stdout.contains("in the system store ("), "{stdout}");
+    assert_eq!(system_ca.exists(), there_before, "the system store changed");
     assert!(stdout.contains("created the NSS database"), "{stdout}");
     assert!(stdout.contains("trusted"), "{stdout}");
     assert!(listed().contains("h2push local CA"), "{}", listed());
@@ -370,7 +526,7 @@ fn cert_trust_as_root_adds_the_ca_to_the_system_store_and_untrust_removes_it() {
     let certs = served.ca.parent().unwrap().to_str().unwrap().to_owned();
     let cert = |flag: &str| {
         let out = Command::new(bin())
-            .args(["cert", "--dir", &certs, flag])
+            .args(["cert", "--dir", &certs, flag, "--system"])
             .env("HOME", home.path())
             .output()
             .unwrap();
@@ -428,7 +584,7 @@ fn chromium_trusts_the_ca_after_cert_trust_and_acts_on_early_hints() {
     let certs = home.path().join("certs");
     let c = certs.to_str().unwrap();
     let out = Command::new(bin())
-        .args(["cert", "--dir", c, "--trust", "--no-system"])
+        .args(["cert", "--dir", c, "--trust"])
         .env("HOME", home.path())
         .output()
         .unwrap();

@@ -326,3 +326,44 @@ async fn slow_event_streams_under_churn_do_not_flood_the_log() {
         reader.abort();
     }
 }
+
+/// A client closing an event stream (a reload: RST_STREAM CANCEL) is how the stream ends: its
+/// access log line has no `cut=`. A client resetting with an error code still gets one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_event_stream_is_not_logged_as_cut_but_an_error_reset_is() {
+    let dir = small_site();
+    let served = Served::start(dir.path(), &[]);
+    let conn = served.connect(None).await;
+    let open = |path: &'static str| {
+        let conn = &conn;
+        let url = served.url(path);
+        async move {
+            let req = http::Request::get(url).body(()).unwrap();
+            let mut send = conn.send.clone().ready().await.unwrap();
+            let (response, stream) = send.send_request(req, true).unwrap();
+            let response = within(Duration::from_secs(5), "the stream's head", response)
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            (response, stream)
+        }
+    };
+    let (response, stream) = open("/.h2push/events?closed").await;
+    drop((response, stream)); // h2 sends RST_STREAM(CANCEL)
+    let (_response, mut stream) = open("/.h2push/events?broken").await;
+    stream.send_reset(h2::Reason::PROTOCOL_ERROR);
+    let line = |query: &str| {
+        let lines = served.log_lines(&format!("path=/.h2push/events?{query}"));
+        lines.first().cloned()
+    };
+    for _ in 0..50 {
+        if line("closed").is_some() && line("broken").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let closed = line("closed").expect("the closed stream is logged");
+    assert!(!closed.contains("cut="), "{closed}");
+    let broken = line("broken").expect("the reset stream is logged");
+    assert!(broken.contains("cut=\"client reset the stream"), "{broken}");
+}

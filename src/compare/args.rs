@@ -55,7 +55,8 @@ pub struct CompareArgs {
     #[arg(long, value_parser = super::browser::BrowserKind::parse, value_name = "NAME")]
     pub browser: Option<super::browser::BrowserKind>,
 
-    /// CA certificate (PEM) to trust [default: certs/ca.pem, written by `h2push serve`]
+    /// CA certificate (PEM) to trust [default: the per-user CA `h2push serve` makes:
+    /// $H2PUSH_CAROOT/ca.pem, else $XDG_DATA_HOME/h2push/ca.pem, else ~/.local/share/h2push/ca.pem]
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,
 

@@ -44,9 +44,6 @@ pub const DEFAULT_RUNS: usize = 5;
 /// Most runs per mode: each is a page load, a thousand is already minutes at a long RTT.
 pub const MAX_RUNS: usize = 1000;
 
-/// The CA `h2push serve` writes, trusted by default.
-pub const DEFAULT_CA: &str = "certs/ca.pem";
-
 /// Time allowed to reach the server before the runs start.
 pub const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -95,12 +92,15 @@ pub async fn run(args: CompareArgs) -> Result<()> {
     let ca = match (&args.ca, args.insecure, url.scheme()) {
         (_, true, _) | (_, _, "http") => None,
         (Some(ca), ..) => Some(ca.clone()),
-        (None, ..) => Some(PathBuf::from(DEFAULT_CA)),
+        // The per-user CA `h2push serve` makes, whatever the working directory.
+        (None, ..) => Some(crate::certs::default_ca().ok_or_else(|| {
+            usage("no per-user CA to check the server with (HOME is not set): pass --ca PEM or --insecure")
+        })?),
     };
     if let Some(ca) = &ca {
         if !ca.exists() {
             return Err(usage(format!(
-                "no CA certificate at {} to check {url} with: pass --ca PEM (h2push serve writes certs/ca.pem), or --insecure to accept any certificate",
+                "no CA certificate at {} to check {url} with: pass --ca PEM (`h2push serve` makes the per-user CA; `h2push cert` prints where), or --insecure to accept any certificate",
                 ca.display()
             )));
         }
@@ -299,7 +299,7 @@ async fn reach(host: &str, port: u16) -> Result<SocketAddr> {
         }
     }
     Err(anyhow!(
-        "cannot reach {host}:{port} ({}): {}; is the server running? (`h2push serve` listens on https://localhost:8443/)",
+        "cannot reach {host}:{port} ({}): {}; is the server running? (`h2push serve --listen {port}` serves on that port)",
         addrs
             .iter()
             .map(|a| a.to_string())
@@ -314,7 +314,7 @@ fn explain(err: anyhow::Error, url: &Url) -> anyhow::Error {
     let text = format!("{err:#}");
     if text.contains("TLS handshake") && text.contains("certificate") {
         anyhow!(
-            "{text}\n  the certificate of {url} is not trusted: pass the CA that signed it with --ca PEM (for `h2push serve`: --ca certs/ca.pem), or --insecure to accept any certificate"
+            "{text}\n  the certificate of {url} is not trusted: pass the CA that signed it with --ca PEM (`h2push cert` prints where `h2push serve`'s CA is), or --insecure to accept any certificate"
         )
     } else if text.contains("ALPN h2") {
         anyhow!("{text}\n  {url} speaks only HTTP/1.1 over TLS; compare needs an HTTP/2 server")

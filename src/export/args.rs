@@ -13,7 +13,8 @@ use crate::push::plan_args::PlanArgs;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Directory to export, as `serve` would serve it [default: ./site, or the repository's site/]
+    /// Directory to export, as `serve` would serve it [default: ./site when present, else the
+    /// current directory]
     pub dir: Option<PathBuf>,
 
     /// What to write: a `_headers` file, a server's configuration fragment, or JSON

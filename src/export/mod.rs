@@ -271,12 +271,18 @@ fn double_quoted(value: &str) -> String {
 
 /// The first lines of every text format: what wrote it and how to regenerate or check it.
 fn preamble(marker: &str, format: &str, export: &Export) -> String {
+    // The default origin is only what absolute links are compared with, not where the site is
+    // served: naming it would read as an address (`https://localhost:8443/`) nobody chose.
+    let origin = if export.origin == scan::DEFAULT_SCAN_ORIGIN {
+        String::new()
+    } else {
+        format!("origin {}, ", export.origin)
+    };
     let mut out = format!(
         "{marker} Written by `h2push export --format {format}`: the Link preload headers `h2push serve` sends\n\
-         {marker} with each page (origin {}, push {}, at most {} assets pushed per page: the critical ones up to\n\
+         {marker} with each page ({origin}push {}, at most {} assets pushed per page: the critical ones up to\n\
          {marker} {} bytes, others within {} bytes).\n\
          {marker} Regenerate it rather than editing it; `--check FILE` tells CI when it is stale.\n",
-        export.origin,
         if export.push { "on" } else { "off" },
         export.push_max_assets,
         export.push_max_bytes,
@@ -383,6 +389,19 @@ pub(crate) mod tests {
         assert_eq!(
             about.link_values().collect::<Vec<_>>(),
             ["</js/app.js?v=2>; rel=modulepreload"]
+        );
+    }
+
+    #[test]
+    fn the_header_comment_names_an_origin_only_when_one_was_given() {
+        let mut export = export();
+        let text = preamble("#", "nginx", &export);
+        assert!(!text.contains("8443") && !text.contains("origin"), "{text}");
+        export.origin = "https://example.org/".into();
+        let text = preamble("#", "nginx", &export);
+        assert!(
+            text.contains("(origin https://example.org/, push on"),
+            "{text}"
         );
     }
 

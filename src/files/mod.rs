@@ -14,6 +14,7 @@ pub mod live_reload;
 pub mod path;
 pub mod response;
 pub mod rules;
+pub mod secrets;
 
 use std::fs::{File, Metadata};
 use std::io;
@@ -181,6 +182,9 @@ pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathErro
         if url.directory {
             return Err(PathError::Io(io::ErrorKind::NotFound.into()));
         }
+        if config.secrets.refuses(&fs_path, &file, &meta) {
+            return Err(PathError::KeyMaterial);
+        }
         return Ok(Opened::File(open_file(file, fs_path, &meta)));
     }
     if !url.directory {
@@ -196,6 +200,9 @@ pub fn open_url_path(config: &Config, url_path: &str) -> Result<Opened, PathErro
     let (file, meta) = open_regular(&index)?;
     if meta.is_dir() {
         return Err(PathError::Io(io::ErrorKind::NotFound.into()));
+    }
+    if config.secrets.refuses(&index, &file, &meta) {
+        return Err(PathError::KeyMaterial);
     }
     Ok(Opened::File(open_file(file, index, &meta)))
 }
@@ -262,7 +269,9 @@ fn open_file(file: File, fs_path: PathBuf, meta: &Metadata) -> OpenFile {
 /// The answer for a path that named no servable file.
 fn not_servable(config: &Config, err: PathError) -> Resolved {
     match err {
-        PathError::Rejected | PathError::Hidden => Resolved::NotFound(not_found_page(config)),
+        PathError::Rejected | PathError::Hidden | PathError::KeyMaterial => {
+            Resolved::NotFound(not_found_page(config))
+        }
         PathError::OutsideRoot => Resolved::Forbidden,
         PathError::Io(e) if path::is_not_found(&e) => Resolved::NotFound(not_found_page(config)),
         PathError::Io(e) => Resolved::Error(e),

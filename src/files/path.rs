@@ -19,6 +19,9 @@ pub enum PathError {
     /// The path resolves (through a symlink) outside the served root.
     #[error("symlink leaves the served root")]
     OutsideRoot,
+    /// Key material (see [`super::secrets`]): answered as if absent.
+    #[error("key material")]
+    KeyMaterial,
     /// The file system said no.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -136,7 +136,10 @@ fn validator_headers(r: &mut Response<()>, file: &OpenFile, config: &Config) {
             .insert(VARY, HeaderValue::from_static("accept-encoding"));
     }
     insert(r, LAST_MODIFIED, file.validators.last_modified());
-    let cache_control = if file.is_html {
+    // Under live reload every response is revalidated (a reload then fetches what changed and
+    // gets 304 for the rest), not kept for `--cache-control`'s max-age: a stale script or
+    // stylesheet would survive the reload that was meant to show the edit.
+    let cache_control = if file.is_html || config.live_reload {
         HTML_CACHE_CONTROL
     } else {
         &config.cache_control

@@ -131,9 +131,14 @@ pub fn discover(
                 };
                 found.asset(url, &page, How::script(class, module, crossorigin));
             }
-            HtmlRefKind::Icon | HtmlRefKind::Image => {
-                found.asset(url, &page, How::image(crossorigin))
-            }
+            // Browsers fetch icons outside the preload cache: hinted or pushed, an icon was
+            // fetched twice (seen in Chromium's Resource Timing).
+            HtmlRefKind::Icon => found.skip(
+                url,
+                &page,
+                "icon: browsers fetch icons outside the preload cache".into(),
+            ),
+            HtmlRefKind::Image => found.asset(url, &page, How::image(crossorigin)),
             HtmlRefKind::InlineStyle { css } => found.css(&css, url, &page, 0),
         }
     }

@@ -6,11 +6,21 @@ use std::process::{Command, Stdio};
 
 use super::served::{bin, Served};
 
+/// A throw-away per-user CA directory for this test process (`H2PUSH_CAROOT`), so a server
+/// started without `--certs-dir` never writes into the real HOME (statics are not dropped:
+/// it stays behind as one small directory under the temp dir).
+pub fn test_caroot() -> &'static std::path::Path {
+    static ROOT: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| tempfile::TempDir::new().unwrap())
+        .path()
+}
+
 /// `h2push ARGS` in `dir`, killed after 10 s (a flag wrongly accepted starts a server).
 pub fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let child = Command::new(bin())
         .args(args)
         .current_dir(dir)
+        .env("H2PUSH_CAROOT", test_caroot())
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,22 +85,31 @@ pub fn start_lines(
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped());
+        .env("H2PUSH_CAROOT", test_caroot());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    startup(cmd, "asset delivery")
+}
+
+/// Runs `cmd` (an `h2push serve`) and collects its stderr lines up to the first that contains
+/// `last`, then kills it; or all of them, when it exits first (`child` then has its status).
+pub fn startup(mut cmd: Command, last: &str) -> (std::process::Child, Vec<String>) {
+    let mut child = cmd
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut seen = Vec::new();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     while let Some(Ok(line)) = lines.next() {
-        let done = line.contains("asset delivery");
+        let done = line.contains(last);
         seen.push(line);
         if done {
+            let _ = child.kill();
             break;
         }
     }
-    let _ = child.kill();
     let _ = child.wait();
     (child, seen)
 }

@@ -20,7 +20,7 @@ pub struct Served {
     /// What the server wrote to stderr after its start-up lines.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub ca: PathBuf,
-    _certs: tempfile::TempDir,
+    _certs: Option<tempfile::TempDir>,
 }
 
 impl Served {
@@ -33,34 +33,54 @@ impl Served {
     /// `h2push ARGS --certs-dir TMP`, as given: the arguments must make it listen on a free port.
     pub fn run(args: &[&str]) -> Served {
         let certs = tempfile::TempDir::new().unwrap();
-        let extra = args;
-        let mut child = Command::new(bin())
-            .args(args)
-            .arg("--certs-dir")
-            .arg(certs.path())
+        let mut cmd = Command::new(bin());
+        cmd.args(args).arg("--certs-dir").arg(certs.path());
+        let ca = certs.path().join("ca.pem");
+        Served::spawn(cmd, args.contains(&"--http"), ca, Some(certs))
+    }
+
+    /// `h2push ARGS` in `cwd` with `H2PUSH_CAROOT=caroot` and no `--certs-dir`: the per-user CA
+    /// as a user gets it.
+    pub fn run_with_caroot(cwd: &Path, caroot: &Path, args: &[&str]) -> Served {
+        let mut cmd = Command::new(bin());
+        cmd.args(args).current_dir(cwd).env("H2PUSH_CAROOT", caroot);
+        Served::spawn(cmd, args.contains(&"--http"), caroot.join("ca.pem"), None)
+    }
+
+    fn spawn(
+        mut cmd: Command,
+        cleartext: bool,
+        ca: PathBuf,
+        certs: Option<tempfile::TempDir>,
+    ) -> Served {
+        let mut child = cmd
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .spawn()
             .expect("h2push starts");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        // The start-up lines are kept in the log too (warnings come before the URL).
+        let mut startup = Vec::new();
         let port = loop {
             let line = lines.next().expect("h2push printed its URL").unwrap();
+            startup.push(line.clone());
             if let Some(rest) = line.split("https://localhost:").nth(1) {
                 break rest.split('/').next().unwrap().parse().unwrap();
             }
         };
-        let http_port = extra.contains(&"--http").then(|| loop {
+        let http_port = cleartext.then(|| loop {
             let line = lines
                 .next()
                 .expect("h2push printed its cleartext URL")
                 .unwrap();
+            startup.push(line.clone());
             if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
                 break rest.split('/').next().unwrap().parse().unwrap();
             }
         });
         // Keep draining the log so the server never blocks on a full pipe.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(startup));
         let kept = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
@@ -72,7 +92,7 @@ impl Served {
             port,
             http_port,
             log,
-            ca: certs.path().join("ca.pem"),
+            ca,
             _certs: certs,
         }
     }

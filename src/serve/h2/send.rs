@@ -111,8 +111,8 @@ pub fn shrank_or(err: std::io::Error, sent: u64, len: u64) -> String {
     }
 }
 
-/// Sends what a produced body yields as the window opens. A client that opens no window for
-/// `stall_timeout` has its stream reset: it stopped reading.
+/// Sends what a produced body (an event stream) yields as the window opens. A client that opens
+/// no window for `stall_timeout` has its stream reset: it stopped reading.
 async fn send_stream(
     stream: &mut SendStream<Bytes>,
     mut chunks: ChunkStream,
@@ -123,11 +123,15 @@ async fn send_stream(
         let next = tokio::select! {
             next = chunks.next() => next,
             reason = poll_fn(|cx| stream.poll_reset(cx)) => {
-                let why = match reason {
-                    Ok(reason) => format!("client reset the stream ({reason})"),
-                    Err(err) => describe(&err),
+                return match reason {
+                    // An event stream has no end of its own: the client closing it (a reload,
+                    // a closed tab) is how it ends, not a cut worth a line that reads like one.
+                    Ok(reason) if reason == h2::Reason::CANCEL || reason == h2::Reason::NO_ERROR => {
+                        Sent::whole(sent)
+                    }
+                    Ok(reason) => Sent::cut(sent, format!("client reset the stream ({reason})")),
+                    Err(err) => Sent::cut(sent, describe(&err)),
                 };
-                return Sent::cut(sent, why);
             }
         };
         let Some(mut chunk) = next else {
