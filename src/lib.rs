@@ -9,8 +9,9 @@
 //!   └ serve::conn      TLS handshake → ALPN h2 or HTTP/1.1 (cleartext: sniff) → lingering close
 //!       ├ serve::h2    HTTP/2: a task per stream; 103, PUSH_PROMISE, bodies under flow control
 //!       └ serve::h1    HTTP/1.1 over hyper: keep-alive, `Link` headers, chunked event streams
+//!       │   (both: a WebSocket handshake on the feed goes to serve::upgrade → events::ws)
 //!           └ serve::core      protocol-free: request head → `reply::Reply` + a page's assets
-//!               ├ events           the change feed's endpoints (SSE, long-poll), routed first
+//!               ├ events           the change feed's endpoints (SSE, NDJSON, WebSocket, long-poll)
 //!               ├ files::path      URL path → file under the root (decode once, filter, symlinks)
 //!               ├ files::headers   validators, conditional requests, ranges (pure)
 //!               ├ files::response  outcome → status and headers (pure)

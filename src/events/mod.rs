@@ -1,10 +1,14 @@
 //! The change feed's HTTP endpoints, under a configurable prefix (`/.h2push/` by default):
-//! `events` streams changes as Server-Sent Events ([`sse`]), `poll` is the long-polling
-//! fallback ([`poll`]). [`route`] is the one early dispatch the serving core makes before file
+//! `events` streams changes as Server-Sent Events ([`sse`]), `stream` as lines of JSON
+//! ([`stream`]), `ws` over WebSocket ([`ws`], which the transports hand the upgraded stream),
+//! and `poll` is the long-polling fallback ([`poll`]). The three streams share [`follow`]. [`route`] is the one early dispatch the serving core makes before file
 //! resolution; everything under the prefix is answered here, as a protocol-free [`Reply`].
 
+mod follow;
 mod poll;
 mod sse;
+mod stream;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -23,6 +27,8 @@ pub struct Endpoint {
 
 enum Kind {
     Events,
+    Stream,
+    WebSocket,
     Poll,
     Unknown,
 }
@@ -30,7 +36,17 @@ enum Kind {
 impl Endpoint {
     /// Whether this request opens a long-lived event stream (which has its own budget).
     pub fn is_event_stream(&self) -> bool {
-        matches!(self.kind, Kind::Events)
+        matches!(self.kind, Kind::Events | Kind::Stream)
+    }
+
+    /// Whether this is the WebSocket endpoint (the transport answers a handshake itself).
+    pub fn is_websocket(&self) -> bool {
+        matches!(self.kind, Kind::WebSocket)
+    }
+
+    /// The feed, for a WebSocket session.
+    pub fn feed(&self) -> &Arc<ChangeFeed> {
+        &self.feed
     }
 }
 
@@ -40,6 +56,8 @@ pub fn route(feed: Option<&Arc<ChangeFeed>>, config: &FeedConfig, path: &str) ->
     let feed = feed?.clone();
     let kind = match path.strip_prefix(config.path.as_str())? {
         "events" => Kind::Events,
+        "stream" => Kind::Stream,
+        "ws" => Kind::WebSocket,
         "poll" => Kind::Poll,
         _ => Kind::Unknown,
     };
@@ -70,10 +88,15 @@ impl Endpoint {
         }
         let reply = match self.kind {
             Kind::Events => sse::open(self.feed, config, headers),
+            Kind::Stream => stream::open(self.feed, config, query, headers),
+            Kind::WebSocket => no_store(Reply::text(
+                StatusCode::UPGRADE_REQUIRED,
+                "this endpoint speaks WebSocket (Upgrade: websocket, or extended CONNECT)\n",
+            )),
             Kind::Poll => poll::answer(&self.feed, config, query, head_only).await,
             Kind::Unknown => no_store(Reply::text(
                 StatusCode::NOT_FOUND,
-                "no such change-feed endpoint (try events or poll)\n",
+                "no such change-feed endpoint (try events, stream, ws or poll)\n",
             )),
         };
         if head_only {

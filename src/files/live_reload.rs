@@ -19,30 +19,9 @@ use crate::config::{Config, LIVE_RELOAD_MAX_HTML};
 /// Marks an ETag as the live-reload representation of the file.
 pub const ETAG_SUFFIX: &str = "-lr";
 
-/// What the script does once it has the feed's `events` URL as `FEED`.
-const SCRIPT_BODY: &str = r#"
-  const feed = new EventSource(FEED);
-  const page = (p) => (p.endsWith("/") ? p + "index.html" : p);
-  const on = (path, elements, attr) =>
-    [...elements].filter((e) => e[attr] && new URL(e[attr], location.href).pathname === path);
-  feed.addEventListener("change", (event) => {
-    const change = JSON.parse(event.data);
-    if (change.path.endsWith(".css")) {
-      const all = document.querySelectorAll('link[rel~="stylesheet"]');
-      const linked = on(change.path, all, "href");
-      // An @import-ed sheet has no link of its own: refresh every sheet.
-      for (const link of linked.length ? linked : all) {
-        const url = new URL(link.href);
-        url.searchParams.set("h2push-reload", change.id);
-        link.href = url.href;
-      }
-    } else if (page(change.path) === page(location.pathname)
-        || on(change.path, document.scripts, "src").length) {
-      location.reload();
-    }
-  });
-  feed.addEventListener("reset", () => location.reload());
-"#;
+/// What the script does once it has the feed's `events` URL as `FEED`: WebSocket, else SSE,
+/// else long-polling (`live_reload.js`).
+const SCRIPT_BODY: &str = include_str!("live_reload.js");
 
 /// The `<script>` element for a feed under `feed_path`.
 pub fn script(feed_path: &str) -> String {

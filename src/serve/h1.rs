@@ -20,15 +20,18 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_util::io::ReaderStream;
+use tokio_util::task::TaskTracker;
 use tracing::debug;
 
 use super::access::{self, Proto, Sent};
 use super::activity::{Activity, Guard};
 use super::core::{self, Ask};
 use super::io::Watched;
+use super::upgrade;
 use super::Signals;
 use super::State;
 use crate::config::BODY_CHUNK;
+use crate::events;
 use crate::reply::{Body, ChunkStream, Reply};
 
 /// hyper's read and write buffer per connection: request heads larger than this are refused
@@ -54,14 +57,17 @@ pub async fn serve<IO>(
         scheme,
         activity: activity.clone(),
         abort: signals.abort.clone(),
+        upgrades: TaskTracker::new(),
     });
+    let upgrades = ctx.upgrades.clone();
     let service = hyper::service::service_fn(move |request| handle(request, ctx.clone()));
     let io = TokioIo::new(Watched::new(io, limits.send_stall_timeout, None));
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.handshake_timeout)
         .max_buf_size(H1_MAX_BUF)
-        .serve_connection(io, service);
+        .serve_connection(io, service)
+        .with_upgrades();
     tokio::pin!(connection);
     let mut draining = false;
     loop {
@@ -83,6 +89,11 @@ pub async fn serve<IO>(
             _ = signals.abort.cancelled() => break,
         }
     }
+    upgrades.close();
+    tokio::select! {
+        _ = upgrades.wait() => {}
+        _ = signals.abort.cancelled() => {}
+    }
 }
 
 /// What the requests of one connection share.
@@ -93,11 +104,16 @@ struct Ctx {
     activity: Arc<Activity>,
     /// Raised when the shutdown grace period is over: a body dropped then was cut by us.
     abort: super::Signal,
+    /// WebSocket sessions this connection was upgraded to: the connection task waits for them,
+    /// so they count as the open connection they are.
+    upgrades: TaskTracker,
 }
 
 async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1Body>, Infallible> {
     let started = Instant::now();
     let guard = ctx.activity.start();
+    let mut request = request;
+    let upgrade = websocket(&mut request, &ctx);
     let (parts, body) = request.into_parts();
     // A static file server reads no request content. hyper sends no `100 Continue` for a body
     // nobody reads and closes the connection after the answer; say so (RFC 9110 §10.1.1), so a
@@ -122,21 +138,21 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     };
     let _ = &ctx.scheme;
     let state = &ctx.state;
-    let (reply, page) = match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
-        _ if !host_is_valid(parts.version, &ask.headers) => (
-            core::stamp(
-                Reply::text(
-                    StatusCode::BAD_REQUEST,
-                    "exactly one valid Host header is required\n",
-                ),
-                &state.config,
-            ),
-            None,
-        ),
-        Some(reply) => (reply, None),
-        None => {
-            let answer = core::answer(state, ask.clone()).await;
-            (answer.reply, answer.page)
+    let (reply, page) = if !host_is_valid(parts.version, &ask.headers) {
+        let refused = Reply::text(
+            StatusCode::BAD_REQUEST,
+            "exactly one valid Host header is required\n",
+        );
+        (core::stamp(refused, &state.config), None)
+    } else if let Some(reply) = upgrade {
+        (reply, None)
+    } else {
+        match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
+            Some(reply) => (reply, None),
+            None => {
+                let answer = core::answer(state, ask.clone()).await;
+                (answer.reply, answer.page)
+            }
         }
     };
     let Reply { mut head, body } = reply;
@@ -180,6 +196,35 @@ fn host_is_valid(version: http::Version, headers: &http::HeaderMap) -> bool {
         (None, None) => version < http::Version::HTTP_11,
         _ => false,
     }
+}
+
+/// A WebSocket handshake on the change feed: the 101 (its session starts once hyper hands
+/// over the connection) or the refusal. `None` for every other request.
+fn websocket(request: &mut Request<Incoming>, ctx: &Ctx) -> Option<Reply> {
+    let path = request.uri().path();
+    let query = request.uri().query();
+    let over = events::ws::Over::H1;
+    let opened = upgrade::websocket(
+        &ctx.state,
+        over,
+        request.method(),
+        path,
+        query,
+        request.headers(),
+    )?;
+    Some(match opened {
+        Ok((head, session)) => {
+            let upgraded = hyper::upgrade::on(request);
+            ctx.upgrades.spawn(async move {
+                match upgraded.await {
+                    Ok(io) => session.run(TokioIo::new(io), over).await,
+                    Err(err) => debug!(cause = %err, "websocket upgrade failed"),
+                }
+            });
+            Reply::new(head, Body::Empty)
+        }
+        Err(reply) => *reply,
+    })
 }
 
 /// What the access-log line of a response needs, written when its body is done or dropped.

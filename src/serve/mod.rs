@@ -28,6 +28,7 @@ pub mod limits;
 pub mod listen;
 pub mod start;
 mod state;
+pub mod upgrade;
 
 pub use conn::Transport;
 pub use listen::{bind, run};

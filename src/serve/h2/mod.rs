@@ -77,6 +77,10 @@ pub async fn serve<IO>(
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_send_buffer_size(MAX_SEND_BUFFER);
+    if state.changes.is_some() {
+        // RFC 8441: WebSocket on this connection, for the change feed.
+        builder.enable_connect_protocol();
+    }
     let budget = Arc::new(SendBudget::new(
         limits.send_buffer_per_connection,
         state.send_buffer.clone(),
@@ -246,6 +250,22 @@ fn answer_from_memory(
 /// Answers one request stream.
 async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, conn: Arc<Conn>) {
     let started = Instant::now();
+    if super::upgrade::is_h2_websocket(&request) {
+        let target = request.uri().path().to_owned();
+        let agent = access::Agent::of(request.headers());
+        let status = super::upgrade::h2(request, respond, &conn.state).await;
+        let method = http::Method::CONNECT;
+        return log(
+            &conn,
+            &method,
+            &target,
+            status,
+            Sent::whole(0),
+            started,
+            None,
+            agent,
+        );
+    }
     // The body of a GET/HEAD means nothing to a static server; dropping it tells h2 so.
     let (parts, _body) = request.into_parts();
     let ask = Ask {
