@@ -55,6 +55,8 @@ pub enum Command {
     /// Write the Link preload headers `serve` sends with each page as a CDN's `_headers` or a
     /// server's configuration (nginx, h2o, Caddy, Apache), or as JSON.
     Export(Box<ExportArgs>),
+    /// Serve HTTPS, HTTP/2 and HTTP/1.1 in front of a backend (http://HOST:PORT); `serve`'s flags.
+    Proxy(Box<crate::proxy::args::ProxyArgs<ServeArgs>>),
 }
 
 impl Cli {
@@ -235,6 +237,9 @@ pub struct ServeArgs {
     /// Worker threads of the async runtime [default: one per core]
     #[arg(long, env = "H2PUSH_WORKER_THREADS", value_name = "N")]
     pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub upstream: crate::proxy::args::UpstreamArgs,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +308,7 @@ fn site_root(dir: Option<&PathBuf>, verb: &str) -> Result<PathBuf> {
 pub fn build_config(args: &ServeArgs) -> Result<Config> {
     let mut config = Config::new(site_root(args.dir.as_ref(), "serve")?);
     config.follow_symlinks = args.follow_symlinks;
+    config.proxy = args.upstream.config();
     if let Some(cc) = &args.cache_control {
         http::HeaderValue::from_str(cc).map_err(|_| {
             usage(format!(

@@ -40,6 +40,7 @@ pub mod config_file;
 pub mod events;
 pub mod export;
 pub mod files;
+pub mod proxy;
 pub mod push;
 pub mod reply;
 pub mod serve;

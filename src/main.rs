@@ -13,6 +13,7 @@ fn main() {
         Command::Compare(args) => cli::compare(*args),
         Command::Export(args) => cli::export(*args),
         Command::Serve(args) => serve(*args),
+        Command::Proxy(args) => proxy(*args),
     });
     if let Err(err) = result {
         eprintln!("h2push: {err:#}");
@@ -37,6 +38,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Dropping the runtime would wait for every blocking task, however long it takes.
     runtime.shutdown_timeout(BLOCKING_SHUTDOWN_WAIT);
     served
+}
+
+/// `h2push proxy URL`: `serve` with URL's route for every path, after any `--proxy /PREFIX=URL`.
+fn proxy(args: h2push::proxy::args::ProxyArgs<ServeArgs>) -> anyhow::Result<()> {
+    let (mut args, route) = args.into_parts();
+    args.upstream.routes.push(route);
+    serve(args)
 }
 
 /// Logs to stderr, coloured only for a terminal and when `NO_COLOR` is unset (no escape codes

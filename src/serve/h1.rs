@@ -29,6 +29,7 @@ use super::io::Watched;
 use super::Signals;
 use super::State;
 use crate::config::BODY_CHUNK;
+use crate::proxy::inbound::{self, Inbound};
 use crate::reply::{Body, ChunkStream, Reply};
 
 /// hyper's read and write buffer per connection: request heads larger than this are refused
@@ -95,7 +96,7 @@ struct Ctx {
 async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1Body>, Infallible> {
     let started = Instant::now();
     let guard = ctx.activity.start();
-    let (parts, _body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let authority = parts
         .uri
         .authority()
@@ -112,12 +113,16 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
         method: parts.method,
         headers: parts.headers,
     };
-    let _ = &ctx.scheme;
     let state = &ctx.state;
     let (reply, page) = match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
         Some(reply) => (reply, None),
         None => {
-            let answer = core::answer(state, ask.clone()).await;
+            let client = state.proxy.as_ref().map(|_| Inbound {
+                peer: ctx.peer,
+                tls: ctx.scheme == http::uri::Scheme::HTTPS,
+                body: inbound::from_hyper(body),
+            });
+            let answer = core::answer_from(state, ask.clone(), client).await;
             (answer.reply, answer.page)
         }
     };
