@@ -124,7 +124,7 @@ impl Proxy {
         };
         // A kept connection the backend closed meanwhile fails before any answer: a request
         // without a body is safe to send again, on a new connection.
-        if let Some(sender) = pool.take_idle() {
+        if let Some(sender) = pool.take_idle().await {
             if bodiless {
                 match self.send(sender, build(inbound::empty())).await {
                     Err(Failure::NoAnswer(_)) => {}
@@ -193,6 +193,12 @@ struct Reading {
 }
 
 impl Reading {
+    fn give_back(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            self.pool.give_back(sender);
+        }
+    }
+
     /// The body's chunks as the backend sends them; it ends early (the client sees a body
     /// shorter than its `Content-Length`, or an HTTP/1.1 connection closed) when the backend
     /// fails or pauses past the idle timeout.
@@ -202,13 +208,18 @@ impl Reading {
             loop {
                 match tokio::time::timeout(reading.idle_timeout, reading.body.frame()).await {
                     Ok(Some(Ok(frame))) => match frame.into_data() {
-                        Ok(data) if !data.is_empty() => return Some((data, Some(reading))),
+                        Ok(data) if !data.is_empty() => {
+                            // A transport that knows the length stops pulling after the last
+                            // byte: the connection goes back with it.
+                            if reading.body.is_end_stream() {
+                                reading.give_back();
+                            }
+                            return Some((data, Some(reading)));
+                        }
                         _ => continue,
                     },
                     Ok(None) => {
-                        if let Some(sender) = reading.sender.take() {
-                            reading.pool.give_back(sender);
-                        }
+                        reading.give_back();
                         return None;
                     }
                     Ok(Some(Err(err))) => {

@@ -12,6 +12,10 @@ use tracing::debug;
 
 use super::{RequestBody, POOL_IDLE_TIMEOUT, POOL_MAX_IDLE};
 
+/// How long a kept connection may take to be ready for its next request (its last response
+/// has been read; hyper only has to notice). Past it, another or a new connection is used.
+const READY_WAIT: Duration = Duration::from_millis(100);
+
 pub type Sender = SendRequest<RequestBody>;
 
 /// Why no connection to the backend could be had.
@@ -45,15 +49,22 @@ impl Pool {
         })
     }
 
-    /// An idle connection that is still open (newest first), if any.
-    pub fn take_idle(&self) -> Option<Sender> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some((sender, since)) = idle.pop() {
-            if since.elapsed() < POOL_IDLE_TIMEOUT && sender.is_ready() {
+    /// An idle connection that is still open (newest first), if any, once hyper has it ready
+    /// for a request (it was given back as its last response ended).
+    pub async fn take_idle(&self) -> Option<Sender> {
+        loop {
+            let mut sender = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let (sender, since) = idle.pop()?;
+                if since.elapsed() >= POOL_IDLE_TIMEOUT || sender.is_closed() {
+                    continue;
+                }
+                sender
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
                 return Some(sender);
             }
         }
-        None
     }
 
     /// A new connection, within `timeout`.
@@ -78,17 +89,11 @@ impl Pool {
     }
 
     /// Puts a connection whose response was read to the end back, once hyper has it ready.
-    pub fn give_back(self: &Arc<Self>, mut sender: Sender) {
-        let pool = self.clone();
-        tokio::spawn(async move {
-            if sender.ready().await.is_err() {
-                return;
-            }
-            let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.retain(|(s, since)| since.elapsed() < POOL_IDLE_TIMEOUT && !s.is_closed());
-            if idle.len() < POOL_MAX_IDLE {
-                idle.push((sender, Instant::now()));
-            }
-        });
+    pub fn give_back(&self, sender: Sender) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|(s, since)| since.elapsed() < POOL_IDLE_TIMEOUT && !s.is_closed());
+        if idle.len() < POOL_MAX_IDLE {
+            idle.push((sender, Instant::now()));
+        }
     }
 }

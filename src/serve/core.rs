@@ -113,6 +113,10 @@ async fn answer_unruled(state: &Arc<State>, ask: Ask, client: Option<Inbound>) -
     let Some(route) = proxy.fallback() else {
         return answer_from_files(state, ask).await;
     };
+    // Files answer only GET and HEAD: a form's POST, a PUT, a DELETE are the backend's.
+    if ask.method != Method::GET && ask.method != Method::HEAD {
+        return Answer::plain(proxy.forward(route, forwarded(ask), client).await);
+    }
     let answer = answer_from_files(state, ask.clone()).await;
     if answer.reply.status() != http::StatusCode::NOT_FOUND {
         return answer;
