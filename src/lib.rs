@@ -26,6 +26,8 @@
 //! `export` writes the Link headers `serve` would send with each page (found by `push::scan`'s
 //! walk and discovery, planned by `push::policy`) as a CDN's `_headers` file or an nginx,
 //! h2o, Caddy or Apache configuration.
+//! `proxy` sends what files do not answer (`--proxy`, `h2push proxy`) to an HTTP/1.1 backend:
+//! `serve::core` calls it, and the transports carry its streamed reply like a file's.
 //! `config` holds every limit as a named constant with its default; `cli` turns flags into a
 //! `Config` and runs the subcommands; `tls` loads or makes certificates; `certs` keeps the
 //! local CA with the user (one per user, as mkcert's CAROOT) and runs `cert`; `trust` puts it
