@@ -245,11 +245,16 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         method: parts.method,
         headers: parts.headers,
     };
-    let client = conn.state.proxy.as_ref().map(|_| Inbound {
-        peer: conn.peer,
-        tls: conn.scheme == http::uri::Scheme::HTTPS,
-        body: inbound::from_h2(body),
-    });
+    let client = if conn.state.proxy.is_some() {
+        Some(Inbound {
+            peer: conn.peer,
+            tls: conn.scheme == http::uri::Scheme::HTTPS,
+            body: inbound::from_h2(body),
+        })
+    } else {
+        drop(body);
+        None
+    };
     conn.push.note_sent(&ask.target);
     let method = ask.method.clone();
     let target = ask.target.clone();
