@@ -312,6 +312,8 @@ pub struct Config {
     pub compress: CompressConfig,
     /// Key material never served: the certificate directory and files (see `files::secrets`).
     pub secrets: std::sync::Arc<crate::files::secrets::KeyGuard>,
+    /// Backends for requests files do not answer (`--proxy`, `h2push proxy`).
+    pub proxy: Option<crate::proxy::ProxyConfig>,
 }
 
 /// Bytes of compressed bodies kept in memory by default: 64 MiB, room for the compressed
@@ -357,6 +359,7 @@ impl Config {
             rules: Default::default(),
             compress: CompressConfig::default(),
             secrets: Default::default(),
+            proxy: None,
         }
     }
 }

@@ -35,6 +35,8 @@
 //! loads or makes certificates; `certs` keeps the local CA with the user (one per user, as
 //! mkcert's CAROOT) and runs `cert`; `trust` puts it in the browsers' stores.
 //! `files::secrets` keeps key material from ever being served.
+//! `proxy` sends what files do not answer (`--proxy`, `h2push proxy`) to an HTTP/1.1 backend:
+//! `serve::core` calls it, and the transports carry its streamed reply like a file's.
 
 pub mod certs;
 pub mod cli;
@@ -46,6 +48,7 @@ pub mod events;
 pub mod export;
 pub mod files;
 pub mod launch;
+pub mod proxy;
 pub mod push;
 pub mod reply;
 pub mod serve;

@@ -14,6 +14,7 @@ fn main() {
         Command::Export(args) => cli::export(*args),
         Command::Completions(args) => cli::help::completions(args),
         Command::Man(args) => cli::help::man(args),
+        Command::Proxy(args) => cli::proxy(*args),
     });
     if let Err(err) = result {
         eprintln!("h2push: {err:#}");

@@ -54,6 +54,8 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// Write the Link headers `serve` sends as a CDN's `_headers`, a server's configuration or JSON
     Export(Box<ExportArgs>),
+    /// Serve HTTPS, HTTP/2 and HTTP/1.1 in front of a backend (http://HOST:PORT); `serve`'s flags.
+    Proxy(Box<crate::proxy::args::ProxyArgs<ServeArgs>>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout
     Completions(help::CompletionsArgs),
     /// Print a man page (roff) to stdout: h2push's, or a subcommand's
@@ -86,6 +88,13 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     // Dropping the runtime would wait for every blocking task, however long it takes.
     runtime.shutdown_timeout(BLOCKING_SHUTDOWN_WAIT);
     served
+}
+
+/// `h2push proxy URL`: `serve` with URL's route for every path, after any `--proxy /PREFIX=URL`.
+pub fn proxy(args: crate::proxy::args::ProxyArgs<ServeArgs>) -> Result<()> {
+    let (mut args, route) = args.into_parts();
+    args.upstream.routes.push(route);
+    serve(args)
 }
 
 /// How long the process waits, once serving has stopped, for blocking-pool work still running

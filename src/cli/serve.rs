@@ -53,6 +53,9 @@ pub struct ServeArgs {
     )]
     pub threads: Option<usize>,
 
+    #[command(flatten, next_help_heading = "Proxy")]
+    pub upstream: crate::proxy::args::UpstreamArgs,
+
     /// Certificate chain (PEM) to serve instead of the generated one; needs --key
     #[arg(
         short = 'C',
@@ -286,6 +289,7 @@ impl ServeArgs {
 fn build_config(args: &ServeArgs, root: PathBuf) -> Result<Config> {
     let mut config = Config::new(root);
     config.follow_symlinks = args.follow_symlinks;
+    config.proxy = args.upstream.config();
     if let Some(cc) = &args.cache_control {
         http::HeaderValue::from_str(cc).map_err(|_| {
             usage(format!(

@@ -12,6 +12,7 @@ use tracing::error;
 use crate::config::Config;
 use crate::events;
 use crate::files::{self, body, OpenFile, Resolved};
+use crate::proxy::{Forwarded, Inbound};
 use crate::push::hints::PageAssets;
 use crate::push::pages::page_assets;
 use crate::reply::{Body, Reply};
@@ -64,17 +65,24 @@ pub struct Page {
 /// site's `--header`/`--cors` headers added. File-system work runs on the blocking pool; a long
 /// poll waits here (the transport drops this future when the client goes).
 pub async fn answer(state: &Arc<State>, ask: Ask) -> Answer {
+    answer_from(state, ask, None).await
+}
+
+/// [`answer`] with the request's body and client, which a proxied request streams to the
+/// backend (`--proxy`): requests under a route's prefix go there first, and with a fallback
+/// route, those that found no file (404).
+pub async fn answer_from(state: &Arc<State>, ask: Ask, client: Option<Inbound>) -> Answer {
     let rules = &state.config.rules;
     let path = ask.path().to_owned();
     let mut answer = match rules.preflight(&ask.method, &ask.headers) {
         Some(head) => Answer::plain(stamp(Reply::new(head, Body::Empty), &state.config)),
-        None => answer_unruled(state, ask).await,
+        None => answer_unruled(state, ask, client).await,
     };
     rules.apply(&mut answer.reply.head, &path);
     answer
 }
 
-async fn answer_unruled(state: &Arc<State>, ask: Ask) -> Answer {
+async fn answer_unruled(state: &Arc<State>, ask: Ask, client: Option<Inbound>) -> Answer {
     let config = &state.config;
     if let Some(endpoint) = events::route(state.changes.as_ref(), &config.feed, ask.path()) {
         let event_stream = endpoint.is_event_stream();
@@ -99,6 +107,38 @@ async fn answer_unruled(state: &Arc<State>, ask: Ask) -> Answer {
             .await;
         return Answer::plain(stamp(reply, config));
     }
+    let Some(proxy) = &state.proxy else {
+        return answer_from_files(state, ask).await;
+    };
+    if let Some(route) = proxy.route(ask.path()) {
+        return Answer::plain(proxy.forward(route, forwarded(ask), client).await);
+    }
+    let Some(route) = proxy.fallback() else {
+        return answer_from_files(state, ask).await;
+    };
+    // Files answer only GET and HEAD: a form's POST, a PUT, a DELETE are the backend's.
+    if ask.method != Method::GET && ask.method != Method::HEAD {
+        return Answer::plain(proxy.forward(route, forwarded(ask), client).await);
+    }
+    let answer = answer_from_files(state, ask.clone()).await;
+    if answer.reply.status() != http::StatusCode::NOT_FOUND {
+        return answer;
+    }
+    Answer::plain(proxy.forward(route, forwarded(ask), client).await)
+}
+
+/// A request's head as the proxy sends it on.
+fn forwarded(ask: Ask) -> Forwarded {
+    Forwarded {
+        method: ask.method,
+        target: ask.target,
+        authority: ask.authority,
+        headers: ask.headers,
+    }
+}
+
+async fn answer_from_files(state: &Arc<State>, ask: Ask) -> Answer {
+    let config = &state.config;
     let state = state.clone();
     let target = ask.target.clone();
     match tokio::task::spawn_blocking(move || decide(&state, &ask)).await {
@@ -127,6 +167,13 @@ pub fn from_memory(
         return None;
     }
     let path = target.split('?').next().unwrap_or("/");
+    if state
+        .proxy
+        .as_ref()
+        .is_some_and(|p| p.route(path).is_some())
+    {
+        return None;
+    }
     let kept = state.files.lookup(path)?;
     let codings_apply = state.encoder.codings_on() && kept.compressible();
     let mut reply = if is_plain(headers) && !codings_apply {

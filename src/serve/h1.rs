@@ -32,6 +32,7 @@ use super::Signals;
 use super::State;
 use crate::config::BODY_CHUNK;
 use crate::events;
+use crate::proxy::inbound::{self, Inbound};
 use crate::reply::{Body, ChunkStream, Reply};
 
 /// hyper's read and write buffer per connection: request heads larger than this are refused
@@ -115,11 +116,15 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
     let mut request = request;
     let upgrade = websocket(&mut request, &ctx);
     let (parts, body) = request.into_parts();
-    // A static file server reads no request content. hyper sends no `100 Continue` for a body
-    // nobody reads and closes the connection after the answer; say so (RFC 9110 §10.1.1), so a
-    // client that sent `Expect: 100-continue` gets the final status at once and knows to stop.
-    let unread_body = !http_body::Body::is_end_stream(&body);
-    drop(body);
+    // A request body goes to a backend (`--proxy`). Otherwise a static file server reads no
+    // request content: hyper sends no `100 Continue` for a body nobody reads and closes the
+    // connection after the answer; say so (RFC 9110 §10.1.1), so a client that sent
+    // `Expect: 100-continue` gets the final status at once and knows to stop.
+    let (body, unread_body) = if ctx.state.proxy.is_some() {
+        (Some(body), false)
+    } else {
+        (None, !http_body::Body::is_end_stream(&body))
+    };
     let authority = parts
         .uri
         .authority()
@@ -136,7 +141,6 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
         method: parts.method,
         headers: parts.headers,
     };
-    let _ = &ctx.scheme;
     let state = &ctx.state;
     let (reply, page) = if !host_is_valid(parts.version, &ask.headers) {
         let refused = Reply::text(
@@ -150,7 +154,12 @@ async fn handle(request: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Response<H1
         match core::from_memory(state, &ask.method, &ask.target, &ask.headers) {
             Some(reply) => (reply, None),
             None => {
-                let answer = core::answer(state, ask.clone()).await;
+                let client = body.map(|body| Inbound {
+                    peer: ctx.peer,
+                    tls: ctx.scheme == http::uri::Scheme::HTTPS,
+                    body: inbound::from_hyper(body),
+                });
+                let answer = core::answer_from(state, ask.clone(), client).await;
                 (answer.reply, answer.page)
             }
         }

@@ -36,6 +36,8 @@ pub struct State {
     pub(super) send_buffer: Arc<Semaphore>,
     /// Notified when a new connection finds no free slot: idle connections close to make room.
     pub(super) reclaim: Notify,
+    /// The backends and their connection pools, with `--proxy`.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 impl State {
@@ -56,6 +58,7 @@ impl State {
             refusals: Refusals::default(),
             send_buffer: Arc::new(Semaphore::new(limits.send_buffer_total)),
             reclaim: Notify::new(),
+            proxy: config.proxy.clone().map(crate::proxy::Proxy::new),
             manifests: ManifestCache::default(),
             files: FileCache::new(changes.is_some() && !config.follow_symlinks),
             encoder: Encoder::new(config.compress.clone()),

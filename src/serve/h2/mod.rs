@@ -27,6 +27,7 @@ use super::limits::SendBudget;
 use super::Signals;
 use super::State;
 use crate::config::{CONNECTION_WINDOW, MAX_SEND_BUFFER, STREAM_WINDOW};
+use crate::proxy::inbound::{self, Inbound};
 use crate::reply::Reply;
 
 pub use push::MAX_DIARY_ENTRIES;
@@ -266,8 +267,9 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
             agent,
         );
     }
-    // The body of a GET/HEAD means nothing to a static server; dropping it tells h2 so.
-    let (parts, _body) = request.into_parts();
+    // A request body goes to a backend (`--proxy`); else it means nothing to a static server,
+    // and dropping it tells h2 so.
+    let (parts, body) = request.into_parts();
     let ask = Ask {
         target: parts
             .uri
@@ -280,13 +282,23 @@ async fn handle(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         method: parts.method,
         headers: parts.headers,
     };
+    let client = if conn.state.proxy.is_some() {
+        Some(Inbound {
+            peer: conn.peer,
+            tls: conn.scheme == http::uri::Scheme::HTTPS,
+            body: inbound::from_h2(body),
+        })
+    } else {
+        drop(body);
+        None
+    };
     conn.push.note_sent(&ask.target);
     let method = ask.method.clone();
     let target = ask.target.clone();
 
     // A long poll waits inside the core: a client that resets the stream ends the wait.
     let answer = tokio::select! {
-        answer = core::answer(&conn.state, ask.clone()) => answer,
+        answer = core::answer_from(&conn.state, ask.clone(), client) => answer,
         _ = poll_fn(|cx| respond.poll_reset(cx)) => {
             let sent = Sent::cut(0, "client reset the stream before the answer");
             let agent = access::Agent::of(&ask.headers);
