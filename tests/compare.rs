@@ -67,6 +67,16 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         .map(|(report, _)| report)
 }
 
+/// The site served by h2push, loaded twice in each mode: the report and the push, hints and
+/// none medians.
+async fn every_mode_twice(dir: tempfile::TempDir) -> (Report, [f64; 3]) {
+    let server = TestServer::start(config(dir.path())).await;
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let report = run(&options(&url, Some(&server.ca), RTT, 2)).await.unwrap();
+    let medians = [Mode::Push, Mode::Hints, Mode::None].map(|m| load_ms(&report, m));
+    (report, medians)
+}
+
 fn load_ms(report: &Report, mode: Mode) -> f64 {
     report.mode(mode).unwrap().load_ms.median
 }
@@ -141,16 +151,8 @@ async fn the_trace_is_in_wire_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_beats_no_push_by_the_round_trips_of_each_dependency_level() {
-    let dir = demo_site();
-    let server = TestServer::start(config(dir.path())).await;
-    let url = format!("https://localhost:{}/", server.addr.port());
-    let report = run(&options(&url, Some(&server.ca), RTT, 2)).await.unwrap();
+    let (report, [push, hints, none]) = every_mode_twice(demo_site()).await;
     let rtt = RTT.as_secs_f64() * 1000.0;
-    let (push, hints, none) = (
-        load_ms(&report, Mode::Push),
-        load_ms(&report, Mode::Hints),
-        load_ms(&report, Mode::None),
-    );
     let p = report.mode(Mode::Push).unwrap();
     assert!(p.pushes_used >= 6.0, "{p:?}");
     assert_eq!(p.pushes_wasted, 0.0);
@@ -207,16 +209,8 @@ fn module_site() -> tempfile::TempDir {
 /// a round trip; with hints or push the whole graph comes with the page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_module_graph_costs_a_round_trip_per_level_without_hints_or_push() {
-    let dir = module_site();
-    let server = TestServer::start(config(dir.path())).await;
-    let url = format!("https://localhost:{}/", server.addr.port());
-    let report = run(&options(&url, Some(&server.ca), RTT, 2)).await.unwrap();
+    let (report, [push, hints, none]) = every_mode_twice(module_site()).await;
     let rtt = RTT.as_secs_f64() * 1000.0;
-    let (push, hints, none) = (
-        load_ms(&report, Mode::Push),
-        load_ms(&report, Mode::Hints),
-        load_ms(&report, Mode::None),
-    );
     let n = report.mode(Mode::None).unwrap();
     let mut paths: Vec<&str> = n
         .median_run
