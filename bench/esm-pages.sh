@@ -10,7 +10,8 @@
 # Needs npm (the tarballs are fetched once with `npm pack` into $ESM_CACHE; offline after that),
 # a release build (cargo build --release, or H2PUSH_BIN), chromium and certutil for the real graph.
 # Prints, per page: modules scan found, scan's time, modules Chromium requested with hints off;
-# with COMPARE=1 also `compare --browser chromium` at 100 ms RTT, hints vs none.
+# the built-in client's push, hints and none at 100 ms RTT; with COMPARE=1 also Chromium's
+# (`compare --modes none --browser chromium`) against h2push's defaults and against hints off.
 set -euo pipefail
 
 BIN=${H2PUSH_BIN:-$(pwd)/target/release/h2push}
@@ -117,13 +118,26 @@ for page in lit shoelace; do
     | grep -o '[0-9.]*'; done | sort -n | sed -n 3p)
   real=$(real_graph "$dir" $port)
   printf '%-9s %8s %8s %10s %14s\n' "$page" "$found" "$skipped" "$ms" "$real"
+  # The built-in client (no browser): push, hints and none against h2push's defaults.
+  "$BIN" serve "$dir" --listen 127.0.0.1:$((port + 1)) --certs-dir "$WORK/certs" 2>/dev/null &
+  spid=$!
+  sleep 1
+  echo "$page: built-in client, 100 ms RTT, 3 runs"
+  "$BIN" compare "https://localhost:$((port + 1))/" --rtt 100ms --runs 3 --modes push,hints,none \
+    --ca "$WORK/certs/ca.pem" 2>&1 | grep -iE 'load|push|hints|none' | head -20
   if [ "${COMPARE:-0}" = 1 ]; then
-    "$BIN" serve "$dir" --listen 127.0.0.1:$((port + 1)) --certs-dir "$WORK/certs" 2>/dev/null &
-    spid=$!
+    # Chromium cannot ignore a 103, so "off" is a second server without hints, preloads, push.
+    "$BIN" serve "$dir" --listen 127.0.0.1:$((port + 2)) --certs-dir "$WORK/certs" --push off \
+      --early-hints off --preload-headers off 2>/dev/null &
+    opid=$!
     sleep 1
-    "$BIN" compare "https://localhost:$((port + 1))/" --rtt 100ms --runs 3 --modes hints,none \
-      --browser chromium --ca "$WORK/certs/ca.pem" 2>&1 | grep -iE 'load|lcp|hints|none' | head -20
-    kill $spid; wait $spid 2>/dev/null || true
+    for p in $((port + 1)) $((port + 2)); do
+      echo "$page: chromium, server on $p ($([ $p = $((port + 1)) ] && echo defaults || echo off))"
+      "$BIN" compare "https://localhost:$p/" --rtt 100ms --runs 3 --modes none \
+        --browser chromium --ca "$WORK/certs/ca.pem" 2>&1 | grep -iE 'load|lcp|none' | head -20
+    done
+    kill $opid; wait $opid 2>/dev/null || true
   fi
-  port=$((port + 2))
+  kill $spid; wait $spid 2>/dev/null || true
+  port=$((port + 3))
 done

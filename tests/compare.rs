@@ -67,6 +67,16 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         .map(|(report, _)| report)
 }
 
+/// The site served by h2push, loaded twice in each mode: the report and the push, hints and
+/// none medians.
+async fn every_mode_twice(dir: tempfile::TempDir) -> (Report, [f64; 3]) {
+    let server = TestServer::start(config(dir.path())).await;
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let report = run(&options(&url, Some(&server.ca), RTT, 2)).await.unwrap();
+    let medians = [Mode::Push, Mode::Hints, Mode::None].map(|m| load_ms(&report, m));
+    (report, medians)
+}
+
 fn load_ms(report: &Report, mode: Mode) -> f64 {
     report.mode(mode).unwrap().load_ms.median
 }
@@ -141,16 +151,8 @@ async fn the_trace_is_in_wire_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_beats_no_push_by_the_round_trips_of_each_dependency_level() {
-    let dir = demo_site();
-    let server = TestServer::start(config(dir.path())).await;
-    let url = format!("https://localhost:{}/", server.addr.port());
-    let report = run(&options(&url, Some(&server.ca), RTT, 2)).await.unwrap();
+    let (report, [push, hints, none]) = every_mode_twice(demo_site()).await;
     let rtt = RTT.as_secs_f64() * 1000.0;
-    let (push, hints, none) = (
-        load_ms(&report, Mode::Push),
-        load_ms(&report, Mode::Hints),
-        load_ms(&report, Mode::None),
-    );
     let p = report.mode(Mode::Push).unwrap();
     assert!(p.pushes_used >= 6.0, "{p:?}");
     assert_eq!(p.pushes_wasted, 0.0);
@@ -174,6 +176,72 @@ async fn push_beats_no_push_by_the_round_trips_of_each_dependency_level() {
     );
     let none_ratio = report.ratios.iter().find(|r| r.mode == Mode::None).unwrap();
     assert!(none_ratio.ratio > 2.0, "{:?}", report.ratios);
+}
+
+/// A module page four imports deep: an import map, `<script type=module src>` → a bare
+/// specifier the map resolves → a relative one → another, and an inline module's import. The
+/// comment, the string and the `import()` name modules that a browser does not fetch.
+fn module_site() -> tempfile::TempDir {
+    site(&[
+        (
+            "index.html",
+            b"<!doctype html><title>m</title>\
+              <script type=importmap>{\"imports\": {\"lib/\": \"/lib/\"}}</script>\
+              <script type=module src=\"/app/a.js\"></script>\
+              <script type=module>import '/app/inline.js';</script>",
+        ),
+        (
+            "app/a.js",
+            b"// import './fake.js';\nimport { b } from 'lib/b.js';\nconsole.log('import \"./str.js\"', b);",
+        ),
+        ("lib/b.js", b"export { c as b } from './c.js';"),
+        ("lib/c.js", b"import './d.js';\nexport const c = () => import('./later.js');"),
+        ("lib/d.js", b"export const d = 1;"),
+        ("app/inline.js", b"export const i = 1;"),
+        ("app/fake.js", b""),
+        ("app/str.js", b""),
+        ("lib/later.js", b""),
+    ])
+}
+
+/// Like a browser's module loader, the built-in client reads each module script as it arrives
+/// and requests its static imports: with nothing hinted or pushed every level of the graph is
+/// a round trip; with hints or push the whole graph comes with the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_module_graph_costs_a_round_trip_per_level_without_hints_or_push() {
+    let (report, [push, hints, none]) = every_mode_twice(module_site()).await;
+    let rtt = RTT.as_secs_f64() * 1000.0;
+    let n = report.mode(Mode::None).unwrap();
+    let mut paths: Vec<&str> = n
+        .median_run
+        .resources
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/",
+            "/app/a.js",
+            "/app/inline.js",
+            "/lib/b.js",
+            "/lib/c.js",
+            "/lib/d.js"
+        ],
+        "static imports only, each once"
+    );
+    // none: HTML, then a.js → b.js → c.js → d.js, one round trip each.
+    assert!(none >= 5.0 * rtt, "none took {none} ms");
+    for (mode, ms) in [("push", push), ("hints", hints)] {
+        assert!(ms < 2.5 * rtt, "{mode} took {ms} ms");
+        assert!(none >= ms + 2.5 * rtt, "none {none} ms vs {mode} {ms} ms");
+    }
+    let p = report.mode(Mode::Push).unwrap();
+    assert_eq!(
+        p.requests, 1.0,
+        "the pushed graph is not requested again: {p:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

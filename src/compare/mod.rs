@@ -137,7 +137,7 @@ pub async fn run(args: CompareArgs) -> Result<()> {
     let (report, traces) = measure(&options, &progress).await?;
     progress.finish_and_clear();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", report::json(&report)?);
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
         }

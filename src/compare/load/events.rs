@@ -132,7 +132,7 @@ impl Loader {
                         }
                     }
                 } else {
-                    self.parse_css_of(key).await;
+                    self.read_arrived(key).await;
                 }
             }
             Event::Promise(promise) => self.take_promise(promise),

@@ -1,7 +1,7 @@
 //! One page load, the way a browser would do it, on a fresh HTTP/2 connection: GET the HTML,
 //! discover its subresources with the server's own discovery code (`parse_html`, then
-//! `parse_css` as each stylesheet arrives), request what is needed and not already pushed or
-//! requested, and stop when the HTML and every subresource have completed.
+//! `parse_css` as each stylesheet arrives, `module_imports` as each module script arrives),
+//! request what is needed and not already pushed or requested, and stop when the HTML and every subresource have completed.
 //!
 //! The connection's tasks report to one event loop ([`Loader::run`]): a task per stream reads
 //! the response (and for the page its 103s), a collector takes PUSH_PROMISEs. The loop owns all
@@ -15,6 +15,7 @@
 //!   ├ stream    the connection and its frames: a task per stream, the promise collector
 //!   ├ events    what each Event changes in the Loader
 //!   ├ page      the page model and what to request next (cache, pushes, hints, discovery)
+//!   ├ modules   the module graph: module scripts read as they arrive, their imports requested
 //!   └ outcome   what the run measured and when: Resource, TraceEvent, RunOutcome
 //! mode        the modes and views compared (--modes, --views)
 //! ```
@@ -34,9 +35,11 @@ use url::Url;
 use super::cache::ClientCache;
 use super::wire::wire_order;
 use crate::client::FrameLog;
+use crate::push::import_map::ImportMap;
 
 mod events;
 mod mode;
+mod modules;
 mod outcome;
 mod page;
 mod stream;
@@ -62,6 +65,10 @@ pub const MAX_HTML_PARSE_BYTES: usize = 512 * 1024;
 
 /// Bytes kept of each stylesheet to find its `@import`s and `url()`s.
 pub const MAX_CSS_PARSE_BYTES: usize = 512 * 1024;
+
+/// Bytes kept of each module script to find its imports (a longer one is cut, fails to parse
+/// and is not followed).
+pub const MAX_MODULE_PARSE_BYTES: usize = 1024 * 1024;
 
 /// The `accept-encoding` every request sends: Chrome's, so a server compresses as it would for
 /// a browser (and `bytes` count what a browser would receive).
@@ -144,6 +151,10 @@ struct Loader {
     by_path: HashMap<String, usize>,
     /// Paths the page needs, the page itself excluded.
     needed: HashSet<String>,
+    /// Paths needed as module scripts: their imports are requested when they arrive.
+    modules: HashSet<String>,
+    /// The page's import map, once the page or a module has needed one.
+    import_map: Option<ImportMap>,
     body_bytes: Arc<AtomicU64>,
     trace: Vec<TraceEvent>,
     requests: usize,
@@ -184,6 +195,8 @@ impl Loader {
             resources: Vec::new(),
             by_path: HashMap::new(),
             needed: HashSet::new(),
+            modules: HashSet::new(),
+            import_map: None,
             body_bytes: Arc::new(AtomicU64::new(0)),
             trace: Vec::new(),
             requests: 0,

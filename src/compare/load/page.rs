@@ -13,13 +13,20 @@ use url::Url;
 use super::stream::read_stream;
 use super::{
     Loader, Resource, Via, ACCEPT_ENCODING, MAX_CSS_PARSE_BYTES, MAX_HTML_PARSE_BYTES,
-    MAX_RESOURCES,
+    MAX_MODULE_PARSE_BYTES, MAX_RESOURCES,
 };
 use crate::compare::cache::Entry;
 use crate::compare::links::parse_link_header;
 use crate::compare::wire::Wire;
 use crate::push::css::parse_css;
 use crate::push::html::{parse_html, HtmlRefKind};
+
+/// Bytes kept of a subresource's body: enough for a stylesheet and for a module script.
+const KEEP_BYTES: usize = if MAX_CSS_PARSE_BYTES > MAX_MODULE_PARSE_BYTES {
+    MAX_CSS_PARSE_BYTES
+} else {
+    MAX_MODULE_PARSE_BYTES
+};
 
 impl Loader {
     /// The entry of the earlier view that answers `path` without a request, if fresh.
@@ -44,7 +51,7 @@ impl Loader {
         let key = self.resources.len();
         self.by_path.insert(path.to_string(), key);
         self.resources.push(r);
-        self.parse_css_of(key).await;
+        self.read_arrived(key).await;
     }
 
     /// Sends a GET for `path` and registers it as resource `resources.len()`.
@@ -86,7 +93,7 @@ impl Loader {
         let response = self.request(path, via).await?;
         let key = self.resources.len() - 1;
         let (tx, bytes) = (self.tx.clone(), self.body_bytes.clone());
-        tokio::spawn(read_stream(key, response, MAX_CSS_PARSE_BYTES, tx, bytes));
+        tokio::spawn(read_stream(key, response, KEEP_BYTES, tx, bytes));
         Ok(())
     }
 
@@ -117,7 +124,7 @@ impl Loader {
             self.by_path.insert(path, key);
         }
         let (tx, bytes) = (self.tx.clone(), self.body_bytes.clone());
-        tokio::spawn(read_stream(key, pushed, MAX_CSS_PARSE_BYTES, tx, bytes));
+        tokio::spawn(read_stream(key, pushed, KEEP_BYTES, tx, bytes));
     }
 
     /// Requests the preloads named by `Link` values (hints mode).
@@ -161,7 +168,7 @@ impl Loader {
             Some(&key) => {
                 self.resources[key].needed = true;
                 // Arrived before the page said it needs it (pushed, hinted): read it now.
-                self.parse_css_of(key).await;
+                self.read_arrived(key).await;
             }
             None => {
                 if self.fetch(&path, Via::Request).await.is_ok() {
@@ -192,16 +199,25 @@ impl Loader {
                         Box::pin(self.need(&css_ref.url)).await;
                     }
                 }
-                // Module graphs are not followed here yet (issue 22, section 3).
-                HtmlRefKind::InlineModule { .. } | HtmlRefKind::ImportMap { .. } => {}
+                HtmlRefKind::ImportMap { json } => self.set_import_map(&json, &html_ref.url),
+                HtmlRefKind::InlineModule { source } => {
+                    self.inline_module(source, &html_ref.url).await
+                }
+                HtmlRefKind::Script { module: true, .. } => self.need_module(&html_ref.url).await,
                 // A preloaded stylesheet is fetched but not applied: its url()s wait.
                 _ => self.need(&html_ref.url).await,
             }
         }
     }
 
+    /// Reads a needed stylesheet or module script once it has arrived.
+    pub(super) async fn read_arrived(&mut self, key: usize) {
+        self.parse_css_of(key).await;
+        self.read_module(key).await;
+    }
+
     /// Follows a needed stylesheet's `@import`s and `url()`s once it has arrived.
-    pub(super) async fn parse_css_of(&mut self, key: usize) {
+    async fn parse_css_of(&mut self, key: usize) {
         let r = &mut self.resources[key];
         let is_css = r.content_type.as_deref().is_some_and(|t| {
             t.split(';')

@@ -108,7 +108,8 @@ pub(super) async fn collect_promises(
     let _ = tx.send(Event::PromisesDone);
 }
 
-/// Reads one response to its end, keeping up to `keep` bytes of an HTML or CSS body.
+/// Reads one response to its end, keeping up to `keep` bytes of an HTML, CSS or JavaScript
+/// body.
 pub(super) async fn read_stream<F>(
     key: usize,
     response: F,
@@ -138,7 +139,10 @@ pub(super) async fn read_stream<F>(
         .map(str::to_string);
     let text = content_type.as_deref().is_some_and(|t| {
         let t = t.to_ascii_lowercase();
-        t.starts_with("text/html") || t.starts_with("text/css") || t.contains("xhtml")
+        t.starts_with("text/html")
+            || t.starts_with("text/css")
+            || t.contains("xhtml")
+            || super::modules::is_javascript(&t)
     });
     let server = parts
         .headers

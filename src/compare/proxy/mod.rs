@@ -197,7 +197,9 @@ mod tests {
         let one = started.elapsed();
         assert_eq!(&buf, b"ping");
         assert!(one >= rtt, "{one:?} < {rtt:?}");
-        assert!(one < rtt + Duration::from_millis(15), "{one:?}");
+        // One round trip, not two, with room for a busy machine's scheduling (with both cores
+        // loaded this took 63.6 ms for the 40 ms round trip, past the 15 ms slack it once had).
+        assert!(one < rtt * 2, "{one:?}");
         // Five in a row, each waiting for the last.
         let started = std::time::Instant::now();
         for i in 0..5u8 {
@@ -207,7 +209,7 @@ mod tests {
         }
         let five = started.elapsed();
         assert!(five >= rtt * 5, "{five:?}");
-        assert!(five < rtt * 5 + Duration::from_millis(40), "{five:?}");
+        assert!(five < rtt * 6, "{five:?}");
     }
 
     /// Through the real proxy: a megabyte asked for with one byte arrives after as many round

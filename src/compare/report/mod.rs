@@ -209,6 +209,34 @@ pub fn ratios(modes: &[ModeSummary], rtt_ms: f64) -> Vec<Ratio> {
     out
 }
 
+/// The report as `--json` prints it: every time (a field named `*_ms`, and the min/median/max
+/// inside one) rounded to 0.1 ms, finer digits being clock noise.
+pub fn json(report: &Report) -> serde_json::Result<String> {
+    let mut value = serde_json::to_value(report)?;
+    round_ms(&mut value, false);
+    serde_json::to_string_pretty(&value)
+}
+
+fn round_ms(value: &mut serde_json::Value, is_ms: bool) {
+    match value {
+        serde_json::Value::Number(n) if is_ms => {
+            if let Some(rounded) = n
+                .as_f64()
+                .and_then(|ms| serde_json::Number::from_f64((ms * 10.0).round() / 10.0))
+            {
+                *n = rounded;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| round_ms(v, is_ms)),
+        serde_json::Value::Object(fields) => {
+            for (key, v) in fields.iter_mut() {
+                round_ms(v, is_ms || key.ends_with("_ms"));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +333,25 @@ mod tests {
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("<svg"));
         assert!(waterfall(&report.modes[0]).contains("/<script>"));
+    }
+
+    #[test]
+    fn json_times_are_rounded_to_a_tenth_of_a_millisecond() {
+        let mut value = serde_json::json!({
+            "load_ms": {"median": 121.4523, "min": 118.8049, "max": 124.0},
+            "trace": [{"at_ms": 0.04999, "what": "x"}],
+            "ratio": 1.23456,
+            "bytes": 7
+        });
+        round_ms(&mut value, false);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "load_ms": {"median": 121.5, "min": 118.8, "max": 124.0},
+                "trace": [{"at_ms": 0.0, "what": "x"}],
+                "ratio": 1.23456,
+                "bytes": 7
+            })
+        );
     }
 }
