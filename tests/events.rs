@@ -163,6 +163,41 @@ async fn published_at_least(server: &TestServer, id: u64) -> u64 {
     .await
 }
 
+/// A busy site: files read every 20 ms (as a server answering requests does) raise inotify
+/// access events; they must not hold a change back until the 1 s burst cap.
+#[tokio::test]
+async fn reads_of_the_root_do_not_delay_a_change() {
+    let dir = demo();
+    let server = TestServer::start_watching(config(dir.path())).await;
+    let client = server.client().await;
+    let mut events = EventStream::open(&client, None).await;
+    let reading = Arc::new(AtomicBool::new(true));
+    let reader = {
+        let (reading, page) = (reading.clone(), dir.path().join("index.html"));
+        std::thread::spawn(move || {
+            while reading.load(Ordering::Relaxed) {
+                let _ = std::fs::read(&page);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let written = Instant::now();
+    std::fs::write(dir.path().join("css/site.css"), "body { color: teal; }\n").unwrap();
+    let block = within(
+        Duration::from_secs(3),
+        "the change event",
+        events.next_event(),
+    )
+    .await;
+    let took = written.elapsed();
+    reading.store(false, Ordering::Relaxed);
+    reader.join().unwrap();
+    assert_eq!(block.data()["path"], "/css/site.css", "{block:?}");
+    // DEBOUNCE is 100 ms and DEBOUNCE_MAX 1 s: well under the cap, with room for a busy machine.
+    assert!(took < Duration::from_millis(700), "{took:?}");
+}
+
 #[tokio::test]
 async fn a_written_file_arrives_as_a_change_event_within_a_second() {
     let dir = demo();

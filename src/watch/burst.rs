@@ -20,13 +20,28 @@ pub(super) fn debounce_loop(
     shared: &Shared,
 ) {
     while let Ok(first) = raw.recv() {
+        // Reads (a server answering requests from the root) are events too: they must neither
+        // start a burst nor keep one from going quiet, or a busy site delays every change by
+        // DEBOUNCE_MAX.
+        if is_read(&first) {
+            continue;
+        }
         let mut burst = Burst::default();
         burst.add(first);
         let started = Instant::now();
+        let mut last_change = started;
         let mut open = true;
-        while started.elapsed() < DEBOUNCE_MAX {
-            match raw.recv_timeout(DEBOUNCE) {
-                Ok(event) => burst.add(event),
+        loop {
+            let quiet_left = DEBOUNCE.saturating_sub(last_change.elapsed());
+            if quiet_left.is_zero() || started.elapsed() >= DEBOUNCE_MAX {
+                break;
+            }
+            match raw.recv_timeout(quiet_left) {
+                Ok(event) if is_read(&event) => {}
+                Ok(event) => {
+                    last_change = Instant::now();
+                    burst.add(event);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     open = false;
@@ -40,6 +55,11 @@ pub(super) fn debounce_loop(
         }
     }
     debug!("change watcher stopped");
+}
+
+/// An event that changes nothing: a file opened, read or closed without writing.
+fn is_read(event: &notify::Result<notify::Event>) -> bool {
+    matches!(event, Ok(e) if matches!(e.kind, EventKind::Access(_) | EventKind::Other))
 }
 
 /// The paths touched in one burst, in the order first seen.
