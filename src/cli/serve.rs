@@ -211,7 +211,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_name = "N", help_heading = "Limits")]
     pub max_connections: usize,
 
-    /// Most connections in their TLS handshake at once (past it the oldest is dropped)
+    /// Most connections in their TLS handshake at once (past it, new clients wait for a slot)
     #[arg(long, default_value_t = config::DEFAULT_MAX_HANDSHAKES, value_name = "N", help_heading = "Limits")]
     pub max_handshakes: usize,
 
