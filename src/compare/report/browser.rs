@@ -8,6 +8,21 @@ fn ms(s: Option<&Stats>) -> String {
     s.map_or("-".into(), |s| format!("{:.0}", s.median))
 }
 
+/// One summary row's cells, as both the terminal table and the HTML report show them: view,
+/// mode, responseStart, DOMContentLoaded, load, FCP, LCP, early-hints count.
+fn cells(r: &BrowserSummary) -> [String; 8] {
+    [
+        r.view.as_str().to_string(),
+        r.mode.as_str().to_string(),
+        ms(Some(&r.response_start_ms)),
+        ms(Some(&r.dom_content_loaded_ms)),
+        ms(Some(&r.load_ms)),
+        ms(r.fcp_ms.as_ref()),
+        ms(r.lcp_ms.as_ref()),
+        r.early_hints.to_string(),
+    ]
+}
+
 /// The browser's rows for the terminal table, and each median run's resources.
 pub fn table(rows: &[BrowserSummary]) -> String {
     let Some(first) = rows.first() else {
@@ -22,16 +37,9 @@ pub fn table(rows: &[BrowserSummary]) -> String {
         "view", "mode", "responseStart", "DCL", "load", "FCP", "LCP", "early-hints"
     );
     for r in rows {
+        let [view, mode, start, dcl, load, fcp, lcp, hints] = cells(r);
         out += &format!(
-            "{:<7} {:<6} {:>13} {:>6} {:>6} {:>6} {:>6} {:>12}\n",
-            r.view.as_str(),
-            r.mode.as_str(),
-            ms(Some(&r.response_start_ms)),
-            ms(Some(&r.dom_content_loaded_ms)),
-            ms(Some(&r.load_ms)),
-            ms(r.fcp_ms.as_ref()),
-            ms(r.lcp_ms.as_ref()),
-            r.early_hints
+            "{view:<7} {mode:<6} {start:>13} {dcl:>6} {load:>6} {fcp:>6} {lcp:>6} {hints:>12}\n"
         );
     }
     for r in rows {
@@ -66,17 +74,11 @@ pub fn html(rows: &[BrowserSummary]) -> String {
          <th>early-hints</th></tr>",
     );
     for r in rows {
-        out += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.view.as_str(),
-            r.mode.as_str(),
-            ms(Some(&r.response_start_ms)),
-            ms(Some(&r.dom_content_loaded_ms)),
-            ms(Some(&r.load_ms)),
-            ms(r.fcp_ms.as_ref()),
-            ms(r.lcp_ms.as_ref()),
-            r.early_hints
-        );
+        out += "<tr>";
+        for cell in cells(r) {
+            out += &format!("<td>{cell}</td>");
+        }
+        out += "</tr>";
     }
     out += "</table>";
     for r in rows {
